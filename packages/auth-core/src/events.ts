@@ -1,0 +1,62 @@
+import type { AuthError, UpstreamDetails } from './errors.js';
+
+interface EventBase {
+  /** The session key. */
+  key: string;
+  /** The protocol's name. */
+  protocol: string;
+}
+
+/** What the keeper reports. Payloads never hold a token, refresh token or password. */
+export interface TokenKeeperEvents {
+  login: EventBase & { durationMs: number; reason: 'login' | 'relogin' };
+  refresh: EventBase & { durationMs: number; trigger: RenewalTrigger; expiresAt: number };
+  expired: EventBase & { reason: string };
+  logout: EventBase & { durationMs: number };
+  error: EventBase & { operation: UpstreamDetails['operation'] | 'keep-alive'; error: AuthError };
+}
+
+/** Why a renewal ran: the scheduler, a request in the refresh window, an expired token, or an upstream rejection. */
+export type RenewalTrigger = 'keep-alive' | 'proactive' | 'expired' | 'rejected';
+
+export type TokenKeeperEventName = keyof TokenKeeperEvents;
+type Listener<Name extends TokenKeeperEventName> = (event: TokenKeeperEvents[Name]) => void;
+
+/** A small typed emitter: a throwing listener is isolated, and `error` with no listener is fine. */
+export class KeeperEvents {
+  readonly #listeners: { [Name in TokenKeeperEventName]?: Set<Listener<Name>> } = {};
+
+  on<Name extends TokenKeeperEventName>(name: Name, listener: Listener<Name>): () => void {
+    let set = this.#listeners[name] as Set<Listener<Name>> | undefined;
+    if (!set) {
+      set = new Set();
+      (this.#listeners as Record<string, Set<Listener<Name>>>)[name] = set;
+    }
+    set.add(listener);
+    return () => this.off(name, listener);
+  }
+
+  off<Name extends TokenKeeperEventName>(name: Name, listener: Listener<Name>): void {
+    (this.#listeners[name] as Set<Listener<Name>> | undefined)?.delete(listener);
+  }
+
+  emit<Name extends TokenKeeperEventName>(name: Name, event: TokenKeeperEvents[Name]): void {
+    const set = this.#listeners[name] as Set<Listener<Name>> | undefined;
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is the listener's; it must not break a renewal.
+      }
+    }
+  }
+
+  listenerCount(name: TokenKeeperEventName): number {
+    return this.#listeners[name]?.size ?? 0;
+  }
+
+  clear(): void {
+    for (const name of Object.keys(this.#listeners) as TokenKeeperEventName[]) delete this.#listeners[name];
+  }
+}

@@ -1,0 +1,103 @@
+import { AuthError, type UpstreamDetails } from './errors.js';
+
+/** What a protocol needs to talk to its upstream: bounded, abortable, size-capped HTTP. */
+export interface UpstreamClient {
+  /** Sends one request; resolves with the whole (capped) body, or throws an AuthError. */
+  send(operation: UpstreamDetails['operation'], url: string, init: RequestInit): Promise<UpstreamResponse>;
+  /** Epoch ms on the keeper's clock; read before a call so lifetimes count from the send. */
+  now(): number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+  /** When the request was sent, on the keeper's clock. */
+  sentAt: number;
+}
+
+export interface UpstreamClientOptions {
+  fetch: typeof globalThis.fetch;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  now: () => number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Builds the client one protocol call uses: its own timeout, the caller's signal, a body cap. */
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  return {
+    now: options.now,
+    async send(operation, url, init) {
+      const timeout = AbortSignal.timeout(options.timeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      const sentAt = options.now();
+      try {
+        // Protocol calls never follow redirects: a redirect here is an SSO page or a misconfiguration.
+        const response = await options.fetch(url, { ...init, signal, redirect: 'manual' });
+        const body = await readCapped(response, options.maxBodyBytes, operation);
+        return { status: response.status, headers: response.headers, body, sentAt };
+      } catch (error) {
+        if (error instanceof AuthError) throw error;
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (timeout.aborted) {
+          throw new AuthError('TIMEOUT', `upstream ${operation} took longer than ${options.timeoutMs} ms`, {
+            upstream: { operation },
+          });
+        }
+        throw new AuthError('UPSTREAM_UNAVAILABLE', `upstream ${operation} failed: ${networkReason(error)}`, {
+          cause: error,
+          upstream: { operation },
+        });
+      }
+    },
+  };
+}
+
+async function readCapped(response: Response, maxBytes: number, operation: UpstreamDetails['operation']): Promise<string> {
+  const tooLarge = () =>
+    new AuthError('UPSTREAM_MALFORMED', `upstream ${operation} answer is larger than ${maxBytes} bytes`, {
+      upstream: { operation, status: response.status },
+    });
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge(); // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** A short, secret-free reason for a network failure (`ECONNRESET`, `ECONNREFUSED`, …). */
+function networkReason(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'connection failed';
+}
+
+/** The content type without parameters, lower-cased. */
+export function mediaType(headers: Headers): string {
+  return (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Up to 200 characters of an error body, for non-2xx answers only (success bodies hold tokens). */
+export function describeAnswer(operation: UpstreamDetails['operation'], response: UpstreamResponse): UpstreamDetails {
+  const details: UpstreamDetails = { operation, status: response.status };
+  const contentType = mediaType(response.headers);
+  if (contentType) details.contentType = contentType;
+  if ((response.status < 200 || response.status >= 300) && response.body) {
+    details.bodyPreview = response.body.slice(0, 200);
+  }
+  return details;
+}

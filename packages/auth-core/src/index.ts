@@ -1,0 +1,12 @@
+export { TokenKeeper, type CallOptions, type LoginOptions, type SessionState } from './keeper.js';
+export { Session } from './session.js';
+export { DEFAULTS, type CredentialsProvider, type TokenKeeperOptions } from './options.js';
+export { AuthError, AUTH_ERROR_STATUS, isAuthError, type AuthErrorCode, type UpstreamDetails } from './errors.js';
+export type { TokenKeeperEvents, TokenKeeperEventName, RenewalTrigger } from './events.js';
+export type { TokenSet } from './tokens.js';
+export { checkToken, expiryFrom, type ExpiryFacts } from './tokens.js';
+export type { UpstreamClient, UpstreamResponse } from './http.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export type { Lock, RecordVersion, SessionRecord, SessionStore } from './store/store.js';
+export { type Clock, type ClockTimer, systemClock } from './clock.js';
+export * from './protocols/index.js';

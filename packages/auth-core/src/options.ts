@@ -1,0 +1,141 @@
+import { type Clock, systemClock } from './clock.js';
+import type { Protocol } from './protocols/protocol.js';
+import { MemoryStore } from './store/memory.js';
+import type { Lock, SessionStore } from './store/store.js';
+
+/** Where the keeper finds credentials to log a session in again when renewal is refused. */
+export type CredentialsProvider<Credentials> = (
+  key: string,
+) => Credentials | undefined | Promise<Credentials | undefined>;
+
+/**
+ * Options of a {@link TokenKeeper}. Only `protocol` is required; every default is in
+ * {@link DEFAULTS} with the reason for it.
+ */
+export interface TokenKeeperOptions<Credentials> {
+  /** The upstream: a preset (`sessionRenew`, `refreshToken`, `basicAuth`) or `defineProtocol(...)`. */
+  protocol: Protocol<Credentials>;
+  /** Where sessions live. Default: a {@link MemoryStore} with `maxSessions` entries. */
+  store?: SessionStore;
+  /** Makes renewals single-flight across processes (`RedisLock`). Default: none; in-process single flight is always on. */
+  lock?: Lock;
+  /** Default 10,000. Bounds the default store and the remembered credentials. */
+  maxSessions?: number;
+  /** Credentials for a re-login when renew/refresh is refused. Default: none (the session ends with `SESSION_EXPIRED`). */
+  credentials?: CredentialsProvider<Credentials>;
+  /** Keep each session's login credentials, AES-256-GCM-sealed in memory, for re-login. Default `false`. */
+  rememberCredentials?: boolean;
+  /** Start renewing this long before expiry; capped at a quarter of the token's lifetime. Default 60 s. */
+  refreshWindowMs?: number;
+  /** A token this close to expiry is treated as expired (a request waits for the renewal). Default 2 s. */
+  expiryMarginMs?: number;
+  /** After a failed background renewal, wait this long before another. Default 3 s. */
+  retryIntervalMs?: number;
+  /** Timeout of each upstream login/refresh/logout call. Default 10 s. */
+  timeoutMs?: number;
+  /** Timeout of one whole renewal (lock wait, refresh, re-login) shared by its waiters. Default 30 s. */
+  renewalTimeoutMs?: number;
+  /** Upstream answers larger than this are refused as `UPSTREAM_MALFORMED`. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Renew sessions in the background before they expire. Default `true`. */
+  keepAlive?: boolean;
+  /** A user session unused this long stops being kept alive (service sessions never stop). Default 30 min. */
+  idleMs?: number;
+  /** At most this many keep-alive renewals run at once. Default 8. */
+  keepAliveConcurrency?: number;
+  /** Keep-alive renewals are spread over up to this long (capped at half the refresh window). Default 10 s. */
+  keepAliveJitterMs?: number;
+  /** How long a session whose tokens have lapsed is kept, so a returning user gets a re-login or `SESSION_EXPIRED` rather than `NOT_LOGGED_IN`. Default 1 h. */
+  retainExpiredMs?: number;
+  /** The `fetch` used for upstream calls and `session.fetch`. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Time and timers. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** The defaults, each with why. */
+export const DEFAULTS = {
+  /** Room for a few thousand active users; an evicted session needs a new login. */
+  maxSessions: 10_000,
+  /** One minute covers a slow refresh and a retry; a quarter of the lifetime keeps short tokens from refreshing constantly. */
+  refreshWindowMs: 60_000,
+  /** Covers the time between reading a token and the upstream checking it. */
+  expiryMarginMs: 2_000,
+  /** Keeps a failing upstream from being hammered by every request in the refresh window. */
+  retryIntervalMs: 3_000,
+  /** Long enough for a slow identity provider, short enough to answer a user. */
+  timeoutMs: 10_000,
+  /** A lock wait, a refresh and a re-login. */
+  renewalTimeoutMs: 30_000,
+  /** Token answers are a few hundred bytes; anything near a megabyte is not one. */
+  maxBodyBytes: 1024 * 1024,
+  keepAlive: true,
+  /** A user away half an hour lets the session lapse instead of renewing it for nobody. */
+  idleMs: 30 * 60_000,
+  /** Bounds the load keep-alive puts on the upstream after a stall. */
+  keepAliveConcurrency: 8,
+  /** Spreads renewals of sessions logged in together. */
+  keepAliveJitterMs: 10_000,
+  retainExpiredMs: 60 * 60_000,
+} as const;
+
+export type NormalizedOptions<Credentials> = Required<
+  Omit<TokenKeeperOptions<Credentials>, 'lock' | 'credentials' | 'store'>
+> & {
+  store: SessionStore;
+  ownsStore: boolean;
+  lock: Lock | undefined;
+  credentials: CredentialsProvider<Credentials> | undefined;
+};
+
+function duration(options: Record<string, unknown>, name: keyof typeof DEFAULTS, allowZero = false, allowInfinity = false): number {
+  const value = options[name] ?? DEFAULTS[name];
+  const ok =
+    typeof value === 'number' &&
+    !Number.isNaN(value) &&
+    (allowZero ? value >= 0 : value > 0) &&
+    (allowInfinity || Number.isFinite(value));
+  if (!ok) throw new TypeError(`TokenKeeper: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
+  return value as number;
+}
+
+/** Validates options once, naming the field at fault, and fills in defaults. */
+export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Credentials>): NormalizedOptions<Credentials> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('TokenKeeper: options must be an object');
+  const protocol = options.protocol;
+  if (!protocol || typeof protocol.login !== 'function' || typeof protocol.origin !== 'string') {
+    throw new TypeError('TokenKeeper: protocol must be a preset or the result of defineProtocol()');
+  }
+  const raw = options as unknown as Record<string, unknown>;
+  const maxSessions = duration(raw, 'maxSessions');
+  if (!Number.isSafeInteger(maxSessions)) throw new TypeError('TokenKeeper: maxSessions must be an integer');
+  const concurrency = duration(raw, 'keepAliveConcurrency');
+  if (!Number.isSafeInteger(concurrency)) throw new TypeError('TokenKeeper: keepAliveConcurrency must be an integer');
+  if (options.credentials !== undefined && typeof options.credentials !== 'function') {
+    throw new TypeError('TokenKeeper: credentials must be a function of the session key');
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw new TypeError('TokenKeeper: fetch must be a function');
+  return {
+    protocol,
+    store: options.store ?? new MemoryStore({ maxSessions }),
+    ownsStore: options.store === undefined,
+    lock: options.lock,
+    maxSessions,
+    credentials: options.credentials,
+    rememberCredentials: options.rememberCredentials ?? false,
+    refreshWindowMs: duration(raw, 'refreshWindowMs', true),
+    expiryMarginMs: duration(raw, 'expiryMarginMs', true),
+    retryIntervalMs: duration(raw, 'retryIntervalMs', true),
+    timeoutMs: duration(raw, 'timeoutMs'),
+    renewalTimeoutMs: duration(raw, 'renewalTimeoutMs'),
+    maxBodyBytes: duration(raw, 'maxBodyBytes'),
+    keepAlive: options.keepAlive ?? DEFAULTS.keepAlive,
+    idleMs: duration(raw, 'idleMs', false, true),
+    keepAliveConcurrency: concurrency,
+    keepAliveJitterMs: duration(raw, 'keepAliveJitterMs', true),
+    retainExpiredMs: duration(raw, 'retainExpiredMs', true),
+    fetch: fetchImpl,
+    clock: options.clock ?? systemClock,
+  };
+}

@@ -1,0 +1,38 @@
+import type { UpstreamClient } from '../http.js';
+import type { TokenSet } from '../tokens.js';
+
+/**
+ * How one upstream logs in, keeps a session alive and signals an expired token. The keeper
+ * owns every decision (when to refresh, single flight, re-login); a protocol only speaks HTTP.
+ * Build one with {@link defineProtocol} or a preset (`sessionRenew`, `refreshToken`, `basicAuth`).
+ */
+export interface Protocol<Credentials = unknown> {
+  /** A short name used in events and errors. */
+  readonly name: string;
+  /** Absolute base URL; relative `session.fetch` inputs resolve against it. */
+  readonly baseUrl: string;
+  /** The only origin that ever receives a token. */
+  readonly origin: string;
+  /**
+   * Whether a refresh hands out a new refresh token and refuses the old one. After a refresh
+   * whose outcome is unknown (timeout, 5xx) such a session is logged in again when credentials
+   * are at hand, because the old refresh token may already be spent.
+   */
+  readonly rotatesRefreshTokens: boolean;
+  /** Checks the shape of credentials before any I/O; throws `INVALID_CREDENTIALS`. */
+  checkCredentials(credentials: unknown): Credentials;
+  /** Logs in; throws `INVALID_CREDENTIALS`, `NO_ACTIVE_MEMBERSHIP` or an upstream error. */
+  login(credentials: Credentials, client: UpstreamClient): Promise<TokenSet>;
+  /** Whether {@link refresh} can still succeed for these tokens at `now`. */
+  canRefresh(tokens: TokenSet, now: number): boolean;
+  /** Renews or refreshes; throws `SESSION_EXPIRED` when the upstream refuses. */
+  refresh(tokens: TokenSet, client: UpstreamClient): Promise<TokenSet>;
+  /** Ends the session upstream, when the upstream has a way to. */
+  logout(tokens: TokenSet, client: UpstreamClient): Promise<void>;
+  /** Checks credentials without starting a session; `undefined` when the upstream cannot. */
+  verifyCredentials: ((credentials: Credentials, client: UpstreamClient) => Promise<boolean>) | undefined;
+  /** Puts the access token on an outgoing request. */
+  authorize(headers: Headers, accessToken: string): void;
+  /** Whether an API answer means "your token has expired" (refresh once, retry once). */
+  isExpirySignal(response: Response): boolean;
+}

@@ -1,0 +1,114 @@
+import { describeAnswer, type UpstreamResponse } from '../http.js';
+import { checkToken, expiryFrom, type TokenSet } from '../tokens.js';
+import { credentialInteger, credentialObject, credentialString, endpoint, parseJsonAnswer } from './answers.js';
+import { defineProtocol } from './define.js';
+import type { Protocol } from './protocol.js';
+
+/** Credentials for seed 001 ("Bearer Tokens"). */
+export interface RefreshTokenCredentials {
+  username: string;
+  password: string;
+  /** Binds the session to one of the user's accounts. */
+  accountId?: number;
+}
+
+/** Options of the {@link refreshToken} preset; only `baseUrl` is required. */
+export interface RefreshTokenOptions {
+  /** Absolute base URL of the upstream API. */
+  baseUrl: string | URL;
+  /** Default `'/auth/login'`. */
+  loginPath?: string;
+  /** Default `'/auth/refresh'`. */
+  refreshPath?: string;
+  /** Response field names; defaults are the vendor's (`token`, `tokenLifetime`, `tokenExpiration`, `refreshToken`, `refreshTokenExpiration`). */
+  fields?: Partial<RefreshTokenFields>;
+  /** Request field that carries the refresh token. Default `'refresh_token'`. */
+  refreshRequestField?: string;
+  /** Used when the answer states no lifetime and no expiration. Default 3600 s. */
+  defaultLifetimeMs?: number;
+  /** Login statuses meaning wrong credentials. Default `[401]`. */
+  invalidCredentialsStatuses?: readonly number[];
+  /** API statuses meaning "expired token". Default `[401, 403]`. */
+  expirySignal?: readonly number[] | ((response: Response) => boolean);
+  /** Header that carries the token (the seed says `Authentication`, a doc typo). Default `'authorization'`. */
+  header?: string;
+}
+
+export interface RefreshTokenFields {
+  token: string;
+  tokenLifetime: string;
+  tokenExpiration: string;
+  refreshToken: string;
+  refreshTokenExpiration: string;
+}
+
+const DEFAULT_FIELDS: RefreshTokenFields = {
+  token: 'token',
+  tokenLifetime: 'tokenLifetime',
+  tokenExpiration: 'tokenExpiration',
+  refreshToken: 'refreshToken',
+  refreshTokenExpiration: 'refreshTokenExpiration',
+};
+
+/**
+ * Seed 001: log in with username and password (and optionally `account_id`); expiry is local
+ * time + `tokenLifetime`; 401 and 403 both mean expired; the refresh token rotates on every
+ * refresh and an old one is refused, so every refresh stores what comes back.
+ *
+ * @example
+ * const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'https://api.teletracker.example' }) });
+ * await keeper.session('user-1').login({ username: 'ada', password, accountId: 100 });
+ */
+export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshTokenCredentials> {
+  const fields = { ...DEFAULT_FIELDS, ...options.fields };
+  const defaultLifetimeMs = options.defaultLifetimeMs ?? 3_600_000;
+  if (!(defaultLifetimeMs > 0)) throw new TypeError('refreshToken: defaultLifetimeMs must be a positive number');
+  const base = new URL(options.baseUrl).href;
+  const loginUrl = endpoint(base, options.loginPath ?? '/auth/login');
+  const refreshUrl = endpoint(base, options.refreshPath ?? '/auth/refresh');
+  const refreshRequestField = options.refreshRequestField ?? 'refresh_token';
+  const invalidCredentials = options.invalidCredentialsStatuses ?? [401];
+
+  const tokenSet = (response: UpstreamResponse, body: Record<string, unknown>, operation: 'login' | 'refresh'): TokenSet => {
+    const details = describeAnswer(operation, response);
+    const accessToken = checkToken(body[fields.token], fields.token, details);
+    const refresh = checkToken(body[fields.refreshToken], fields.refreshToken, details);
+    const expiresAt =
+      expiryFrom({ lifetimeSeconds: body[fields.tokenLifetime], isoDate: body[fields.tokenExpiration] }, response, fields.token, details) ??
+      response.sentAt + defaultLifetimeMs;
+    const refreshExpiresAt = expiryFrom({ isoDate: body[fields.refreshTokenExpiration] }, response, fields.refreshToken, details);
+    return { accessToken, issuedAt: response.sentAt, expiresAt, refreshToken: refresh, refreshExpiresAt };
+  };
+
+  const post = (body: Record<string, unknown>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+  return defineProtocol<RefreshTokenCredentials>({
+    name: 'refreshToken',
+    baseUrl: base,
+    header: options.header,
+    rotatesRefreshTokens: true,
+    expirySignal: options.expirySignal ?? [401, 403],
+    checkCredentials(credentials) {
+      const object = credentialObject(credentials);
+      const accountId = credentialInteger(object, 'accountId');
+      return {
+        username: credentialString(object, 'username'),
+        password: credentialString(object, 'password'),
+        ...(accountId !== undefined && { accountId }),
+      };
+    },
+    async login({ username, password, accountId }, client) {
+      const body = accountId === undefined ? { username, password } : { username, password, account_id: accountId };
+      const response = await client.send('login', loginUrl, post(body));
+      return tokenSet(response, parseJsonAnswer('login', response, { invalidCredentials }), 'login');
+    },
+    async refresh(tokens, client) {
+      const response = await client.send('refresh', refreshUrl, post({ [refreshRequestField]: tokens.refreshToken }));
+      return tokenSet(response, parseJsonAnswer('refresh', response, { refused: 'any-4xx' }), 'refresh');
+    },
+  });
+}

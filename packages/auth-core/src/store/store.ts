@@ -1,0 +1,46 @@
+import type { TokenSet } from '../tokens.js';
+
+/** One session as a store keeps it. Holds tokens: stores must keep it out of logs. */
+export interface SessionRecord {
+  tokens: TokenSet;
+  /** Grows by one on every renewal; with `loginId`, what a compare-and-set compares. */
+  version: number;
+  /** Random per login, so a renewal of an earlier login can never overwrite a later one. */
+  loginId: string;
+  /** Service sessions are kept alive forever; user sessions until `idleMs` without use. */
+  service: boolean;
+}
+
+/** What a compare-and-set expects to find. */
+export interface RecordVersion {
+  loginId: string;
+  version: number;
+}
+
+/**
+ * Where sessions live. `MemoryStore` is the default; `@tokenkeeper/redis` shares sessions
+ * between instances. Methods may answer synchronously (the memory store does, which keeps
+ * `session.token()` free of store promises) or with a promise.
+ */
+export interface SessionStore {
+  get(key: string): SessionRecord | undefined | Promise<SessionRecord | undefined>;
+  /**
+   * Writes `record` when the stored one matches `expected` (`null`: write whatever is there)
+   * and answers whether it wrote. `ttlMs` is how long the record is worth keeping.
+   */
+  set(key: string, record: SessionRecord, expected: RecordVersion | null, ttlMs: number): boolean | Promise<boolean>;
+  /** Deletes the record; with `expected`, only when it still belongs to that login. */
+  delete(key: string, expected?: Pick<RecordVersion, 'loginId'>): void | Promise<void>;
+  /** Releases connections; called by `keeper.close()` only for a store the keeper created. */
+  close?(): void | Promise<void>;
+}
+
+/** A lock that makes renewals single-flight across processes (in-process single flight needs none). */
+export interface Lock {
+  /**
+   * Resolves with a release function once the lock on `key` is held. Throws
+   * `AuthError('TIMEOUT')` after `waitMs`, and rejects with the signal's reason when aborted.
+   * The lock frees itself after `ttlMs` even if never released.
+   */
+  acquire(key: string, options: { ttlMs: number; waitMs: number; signal?: AbortSignal }): Promise<() => Promise<void>>;
+}
