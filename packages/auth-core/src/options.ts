@@ -116,9 +116,10 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('TokenKeeper: fetch must be a function');
+  const clock = options.clock ?? systemClock;
   return {
     protocol,
-    store: options.store ?? new MemoryStore({ maxSessions }),
+    store: options.store ?? new MemoryStore({ maxSessions, clock }),
     ownsStore: options.store === undefined,
     lock: options.lock,
     maxSessions,
@@ -136,6 +137,6 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     keepAliveJitterMs: duration(raw, 'keepAliveJitterMs', true),
     retainExpiredMs: duration(raw, 'retainExpiredMs', true),
     fetch: fetchImpl,
-    clock: options.clock ?? systemClock,
+    clock,
   };
 }

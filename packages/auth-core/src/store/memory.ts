@@ -1,9 +1,12 @@
 import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.js';
 import type { RecordVersion, SessionRecord, SessionStore } from './store.js';
 
 export interface MemoryStoreOptions {
   /** How many sessions to hold; the least recently used goes first. Default 10,000. */
   maxSessions?: number;
+  /** The clock TTLs are counted on (the keeper passes its own). Default: the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -17,7 +20,8 @@ export class MemoryStore implements SessionStore {
     const max = options.maxSessions ?? 10_000;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('MemoryStore: maxSessions must be a positive integer');
     // ttlAutopurge off: expired entries are dropped on access and by LRU pressure, with no timers.
-    this.#cache = new LRUCache<string, SessionRecord>({ max, ttlAutopurge: false });
+    const clock = options.clock ?? systemClock;
+    this.#cache = new LRUCache<string, SessionRecord>({ max, ttlAutopurge: false, perf: { now: () => clock.now() } });
   }
 
   get(key: string): SessionRecord | undefined {

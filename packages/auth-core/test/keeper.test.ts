@@ -1,0 +1,214 @@
+import { startRecordingServer } from '@tokenkeeper/testing';
+import { describe, expect, it } from 'vitest';
+import { refreshToken, TokenKeeper } from '../src/index.js';
+import { protocolCase, rejection, setup } from './harness.js';
+
+const teletracker = protocolCase('refreshToken');
+const ada = teletracker.credentials('ada');
+
+describe('where tokens go', () => {
+  it('sends no token to another origin', async () => {
+    const { keeper } = await setup('refreshToken');
+    const elsewhere = await startRecordingServer();
+    try {
+      const session = keeper.session('ada');
+      await session.login(ada);
+      const response = await session.fetch(`${elsewhere.url}/collect`);
+      expect(response.status).toBe(200);
+      expect(elsewhere.requests).toHaveLength(1);
+      expect(elsewhere.requests[0]!.authorization).toBeUndefined();
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('drops the token when the upstream redirects to another origin, and keeps it on a same-origin redirect', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const elsewhere = await startRecordingServer();
+    try {
+      const session = keeper.session('ada');
+      await session.login(ada);
+      const away = await session.fetch(`/redirect?to=${encodeURIComponent(`${elsewhere.url}/landing`)}`);
+      expect(away.status).toBe(200);
+      expect(elsewhere.requests.map((request) => request.authorization)).toEqual([undefined]);
+      const home = await session.fetch(`/redirect?to=${encodeURIComponent(`${upstream.url}/whoami`)}`);
+      expect(await home.json()).toEqual({ userId: 1 });
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('resolves relative URLs against the protocol’s base URL', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(ada);
+    await session.fetch('whoami');
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'GET', path: '/whoami' });
+  });
+});
+
+describe('logout wins', () => {
+  it('never lets a renewal that finishes after logout() bring the session back', async () => {
+    const { keeper, upstream, clock } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(ada);
+    await clock.advance(teletracker.lifetimeMs + 1_000);
+    upstream.faults.next('refresh', 'timeout', { delayMs: 300 });
+    const request = session.fetch(teletracker.resource);
+    await expect.poll(() => upstream.requests.some((seen) => seen.path === '/auth/refresh')).toBe(true);
+    await session.logout();
+    const error = await rejection(() => request);
+    expect(error).toMatchObject({ code: 'NOT_LOGGED_IN', message: 'the session was logged out while it was being renewed' });
+    expect(await session.state()).toEqual({ status: 'none' });
+    expect(upstream.stats.refreshes).toBe(1); // the refresh did happen upstream; it was not kept
+  });
+
+  it('does not let a renewal of an earlier login overwrite a newer login', async () => {
+    const { keeper, upstream, clock } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(ada);
+    await clock.advance(teletracker.lifetimeMs + 1_000);
+    upstream.faults.next('refresh', 'timeout', { delayMs: 300 });
+    const request = session.fetch('/whoami');
+    await expect.poll(() => upstream.requests.some((seen) => seen.path === '/auth/refresh')).toBe(true);
+    await session.login(teletracker.credentials('grace'));
+    expect(await (await request).json()).toEqual({ userId: 2 });
+    expect(upstream.tokenOwner(await session.token())).toBe(2);
+  });
+});
+
+describe('re-login', () => {
+  it('logs in again before the refresh token lapses when a credentials provider is given', async () => {
+    const { keeper, upstream, clock } = await setup(
+      'refreshToken',
+      { credentials: () => ada },
+      { accessTokenLifetimeMs: 4 * 60_000, refreshTokenLifetimeMs: 10 * 60_000 },
+    );
+    const logins: string[] = [];
+    keeper.on('login', (event) => logins.push(event.reason));
+    const session = keeper.session('ada');
+    await session.login(ada);
+    for (let minute = 0; minute < 12; minute++) {
+      await clock.advance(60_000);
+      expect((await session.fetch('/whoami')).status).toBe(200);
+    }
+    await expect.poll(() => logins).toEqual(['login', 'relogin']);
+    expect(upstream.stats.refreshFailures).toBe(0);
+    expect(upstream.stats.rejected).toBe(0);
+  });
+
+  it('remembers login credentials, sealed, when rememberCredentials is on', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', { rememberCredentials: true });
+    const session = keeper.session('ada');
+    await session.login(protocolCase('sessionRenew').credentials('ada'));
+    await clock.advance(16 * 60_000);
+    expect((await session.fetch('/whoami')).status).toBe(200);
+    expect(upstream.stats.logins).toBe(2);
+  });
+
+  it('forgets remembered credentials on logout', async () => {
+    const { keeper, clock } = await setup('sessionRenew', { rememberCredentials: true });
+    const session = keeper.session('ada');
+    await session.login(protocolCase('sessionRenew').credentials('ada'));
+    await session.logout();
+    await clock.advance(16 * 60_000);
+    expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'NOT_LOGGED_IN' });
+  });
+
+  it('ends the session when the re-login is refused, answering with the login’s error code', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', {
+      credentials: () => ({ email: 'ada@example.test', password: 'changed-since', selectedOrg: 7 }),
+    });
+    const session = keeper.session('ada');
+    await session.login(protocolCase('sessionRenew').credentials('ada'));
+    await clock.advance(16 * 60_000);
+    const error = await rejection(() => session.fetch('/whoami'));
+    expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+    expect(await session.state()).toEqual({ status: 'none' });
+    expect(upstream.stats.loginFailures).toBe(1);
+  });
+});
+
+describe('keep-alive', () => {
+  it('renews an unused session across several lifetimes so it never expires', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', { keepAlive: true, idleMs: 2 * 3_600_000 });
+    const session = keeper.session('ada');
+    await session.login(protocolCase('sessionRenew').credentials('ada'));
+    for (let step = 0; step < 45; step++) {
+      await clock.advance(60_000); // 45 minutes, three 15-minute lifetimes
+      await new Promise((resolve) => setTimeout(resolve, 5)); // let a renewal's HTTP round trip finish
+    }
+    expect(upstream.stats.renewals).toBeGreaterThanOrEqual(3);
+    expect(upstream.stats.logins).toBe(1);
+    expect((await session.state()).status).toBe('active');
+    expect((await session.fetch('/whoami')).status).toBe(200);
+    expect(upstream.stats.rejected).toBe(0);
+  });
+
+  it('lets a user session go once it has been idle for idleMs, but keeps a service session', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', { keepAlive: true, idleMs: 20 * 60_000 });
+    const credentials = protocolCase('sessionRenew');
+    await keeper.session('user').login(credentials.credentials('ada'));
+    await keeper.session('service').login(credentials.credentials('grace'), { service: true });
+    for (let step = 0; step < 60; step++) {
+      await clock.advance(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect((await keeper.session('service').state()).status).toBe('active');
+    expect((await keeper.session('user').state()).status).toBe('expired');
+    expect(upstream.stats.renewals).toBeGreaterThanOrEqual(4 + 1); // the service's 4, the user's 1 before idling
+  });
+
+  it('notices a missed window after a stall and logs in again, or ends the session without credentials', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', {
+      keepAlive: true,
+      idleMs: 2 * 3_600_000,
+      credentials: (key: string) => (key === 'with' ? protocolCase('sessionRenew').credentials('ada') : undefined),
+    });
+    const expired: string[] = [];
+    keeper.on('expired', (event) => expired.push(event.key));
+    const credentials = protocolCase('sessionRenew').credentials('ada');
+    await keeper.session('with').login(credentials);
+    await keeper.session('without').login(credentials);
+    await clock.advance(40 * 60_000); // the process slept through the renewal window
+    await expect.poll(() => expired).toEqual(['without']);
+    await expect.poll(() => upstream.stats.logins).toBe(3);
+    expect((await keeper.session('with').state()).status).toBe('active');
+  });
+});
+
+describe('options', () => {
+  it('names the option at fault', () => {
+    const protocol = refreshToken({ baseUrl: 'http://127.0.0.1:9' });
+    expect(() => new TokenKeeper({ protocol, refreshWindowMs: -1 })).toThrow(
+      new TypeError('TokenKeeper: refreshWindowMs must be a non-negative number, got -1'),
+    );
+    expect(() => new TokenKeeper({ protocol, timeoutMs: Number.NaN })).toThrow(/timeoutMs must be a positive number/);
+    expect(() => new TokenKeeper({ protocol, maxSessions: 1.5 })).toThrow(/maxSessions must be an integer/);
+    expect(() => new TokenKeeper({ protocol: {} as never })).toThrow(/protocol must be a preset/);
+    expect(() => refreshToken({ baseUrl: 'ftp://example.test' })).toThrow(/baseUrl must be an http\(s\) URL/);
+  });
+
+  it('refuses a session key that is empty or too long with an AuthError', () => {
+    const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'http://127.0.0.1:9' }) });
+    for (const key of ['', 'x'.repeat(1_025), 42 as unknown as string]) {
+      expect(() => keeper.session(key)).toThrow(/session key must be a non-empty string of at most 1024 characters/);
+    }
+    return keeper.close();
+  });
+
+  it('refuses credentials of the wrong shape before any I/O', async () => {
+    const { keeper, upstream } = await setup('basicAuth');
+    const session = keeper.session('ada');
+    const cases: [unknown, string][] = [
+      [null, 'credentials must be an object'],
+      [{ username: 'ada' }, 'credentials.password must be a non-empty string'],
+      [{ username: 'a:b', password: 'x' }, 'credentials.username must not contain ":"'],
+      [{ username: 'ada\r\nX-Injected: 1', password: 'x' }, 'credentials.username contains control characters'],
+    ];
+    for (const [credentials, message] of cases) {
+      expect(await rejection(() => session.login(credentials))).toMatchObject({ code: 'INVALID_CREDENTIALS', message });
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+});

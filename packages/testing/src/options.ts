@@ -1,0 +1,121 @@
+import type { Clock } from '@tokenkeeper/auth-core';
+import { defaultUsers, type FakeUser } from './users.js';
+
+/** The three upstream protocols described in PROTOCOLS.md. */
+export type FakeProtocol = 'sessionRenew' | 'refreshToken' | 'basicAuth';
+
+export interface FakeUpstreamOptions {
+  /** Which upstream to imitate. Required. */
+  protocol: FakeProtocol;
+  /** The users who can log in. Default: ada (id 1), grace (id 2) and nomember (id 3), see the README. */
+  users?: FakeUser[];
+  /**
+   * The source of time for expiry checks, issued expiry fields and the `Date` header. Default: the
+   * system clock. Pass the keeper's manual clock to cross token lifetimes without waiting.
+   */
+  clock?: Clock;
+  /** Added to `clock.now()` to get the server's time; positive = server clock ahead. Default 0. */
+  clockSkewMs?: number;
+  /** Access token lifetime. Default: sessionRenew 15 min, refreshToken 3600 s, basicAuth 5 min. */
+  accessTokenLifetimeMs?: number;
+  /**
+   * Refresh token lifetime. refreshToken: absolute, counted from login; rotated refresh tokens
+   * inherit the login's expiry (default 30 days). basicAuth: sliding, counted from the last
+   * refresh (default 12 h). Unused by sessionRenew.
+   */
+  refreshTokenLifetimeMs?: number;
+  /** Real-time delay (not the clock's) before every answer. Default 0. */
+  latencyMs?: number;
+  /**
+   * Issue a new refresh token on every refresh. Default true; `false` imitates old Sensu versions,
+   * which echo the same refresh token.
+   */
+  rotateRefreshTokens?: boolean;
+  /** refreshToken: the status an API call with an expired or unknown token gets, 401 or 403. Default 401. */
+  expiredStatus?: 401 | 403;
+  /** sessionRenew: answer logins and renewals with `{"token": "..."}` ('json', default) or a text/plain token ('text'). */
+  loginBody?: 'json' | 'text';
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  protocol: FakeProtocol;
+  users: FakeUser[];
+  clock: Clock;
+  clockSkewMs: number;
+  accessTokenLifetimeMs: number;
+  refreshTokenLifetimeMs: number;
+  latencyMs: number;
+  rotateRefreshTokens: boolean;
+  expiredStatus: 401 | 403;
+  loginBody: 'json' | 'text';
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+const LIFETIME_DEFAULTS: Record<FakeProtocol, { access: number; refresh: number }> = {
+  sessionRenew: { access: 15 * MINUTE_MS, refresh: DAY_MS }, // no refresh tokens: unused
+  refreshToken: { access: HOUR_MS, refresh: 30 * DAY_MS },
+  // Current Sensu: 5-minute access tokens, refresh tokens valid 12 h after the last refresh.
+  basicAuth: { access: 5 * MINUTE_MS, refresh: 12 * HOUR_MS },
+};
+
+/** The system clock; its timers are unref()-ed like auth-core's so they never hold a test run open. */
+const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, delayMs) {
+    const timer = setTimeout(callback, Math.max(0, delayMs));
+    timer.unref();
+    return timer;
+  },
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
+/** Applies defaults and throws a TypeError naming the first invalid option. */
+export function resolveOptions(options: FakeUpstreamOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('startFakeUpstream: options must be an object');
+  const { protocol } = options;
+  if (protocol !== 'sessionRenew' && protocol !== 'refreshToken' && protocol !== 'basicAuth') {
+    throw new TypeError(`protocol must be 'sessionRenew', 'refreshToken' or 'basicAuth', got ${String(protocol)}`);
+  }
+  const lifetimes = LIFETIME_DEFAULTS[protocol];
+  const users = options.users ?? defaultUsers();
+  if (!Array.isArray(users)) throw new TypeError('users must be an array of FakeUser');
+  const clock = options.clock ?? systemClock;
+  if (typeof clock.now !== 'function') throw new TypeError('clock must have a now() method');
+  if (options.expiredStatus !== undefined && options.expiredStatus !== 401 && options.expiredStatus !== 403) {
+    throw new TypeError(`expiredStatus must be 401 or 403, got ${String(options.expiredStatus)}`);
+  }
+  if (options.loginBody !== undefined && options.loginBody !== 'json' && options.loginBody !== 'text') {
+    throw new TypeError(`loginBody must be 'json' or 'text', got ${String(options.loginBody)}`);
+  }
+  return {
+    protocol,
+    users,
+    clock,
+    clockSkewMs: finite('clockSkewMs', options.clockSkewMs ?? 0),
+    accessTokenLifetimeMs: positive('accessTokenLifetimeMs', options.accessTokenLifetimeMs ?? lifetimes.access),
+    refreshTokenLifetimeMs: positive('refreshTokenLifetimeMs', options.refreshTokenLifetimeMs ?? lifetimes.refresh),
+    latencyMs: nonNegative('latencyMs', options.latencyMs ?? 0),
+    rotateRefreshTokens: options.rotateRefreshTokens ?? true,
+    expiredStatus: options.expiredStatus ?? 401,
+    loginBody: options.loginBody ?? 'json',
+  };
+}
+
+export function finite(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number, got ${String(value)}`);
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (finite(name, value) <= 0) throw new TypeError(`${name} must be > 0, got ${value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (finite(name, value) < 0) throw new TypeError(`${name} must be >= 0, got ${value}`);
+  return value;
+}

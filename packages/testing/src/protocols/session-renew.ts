@@ -1,0 +1,70 @@
+import { bearerToken, jsonReply, parseJsonObject, textReply, type Reply } from '../http.js';
+import type { ShapeFault } from '../faults.js';
+import { EXTRA_FIELDS, findUser, withCrlf, type ProtocolDefinition, type RequestContext, type UpstreamState } from './protocol.js';
+
+/**
+ * Seed 000, Resolver Core session tokens: log in with email, password and org; renew the
+ * still-valid bearer with `GET /user/authenticate`; 403 for a dead token.
+ */
+export function sessionRenewProtocol(state: UpstreamState): ProtocolDefinition {
+  const { options, stats, tokens } = state;
+
+  function tokenReply(token: string, fault: ShapeFault | undefined): Reply {
+    const sent = fault === 'crlfToken' ? withCrlf(token) : token;
+    if (options.loginBody === 'text') return textReply(200, sent);
+    return jsonReply(200, fault === 'extraFields' ? { token: sent, ...EXTRA_FIELDS } : { token: sent });
+  }
+
+  function login({ body, shapeFault }: RequestContext): Reply {
+    const fields = parseJsonObject(body);
+    const selectedOrg = fields?.selectedOrg ?? undefined;
+    if (!fields || typeof fields.email !== 'string' || typeof fields.password !== 'string'
+      || (selectedOrg !== undefined && !Number.isInteger(selectedOrg))) {
+      stats.loginFailures++;
+      return jsonReply(400, { message: 'Body must be JSON {email, password, selectedOrg?}' });
+    }
+    const user = findUser(state, 'email', fields.email, fields.password);
+    if (!user) {
+      stats.loginFailures++;
+      return jsonReply(401, { message: 'Invalid email or password' });
+    }
+    const orgs = user.orgs ?? [];
+    const orgId = selectedOrg === undefined ? orgs[0] : (selectedOrg as number);
+    if (orgId === undefined || !orgs.includes(orgId)) {
+      stats.loginFailures++;
+      return jsonReply(404, { message: 'User is not an active member of any org' });
+    }
+    const session = tokens.createSession(user.id, { orgId });
+    stats.logins++;
+    return tokenReply(tokens.issueAccessToken(session, options.accessTokenLifetimeMs).token, shapeFault);
+  }
+
+  function renew({ headers, shapeFault }: RequestContext): Reply {
+    const current = tokens.validAccessToken(bearerToken(headers));
+    if (!current) {
+      stats.refreshFailures++;
+      return forbidden();
+    }
+    // The old token stays valid until its own expiry.
+    stats.renewals++;
+    return tokenReply(tokens.issueAccessToken(current.session, options.accessTokenLifetimeMs).token, shapeFault);
+  }
+
+  return {
+    expirySignal: forbidden,
+    routes: [
+      { method: 'POST', path: '/user/authenticate', endpoint: 'login', handle: login },
+      { method: 'GET', path: '/user/authenticate', endpoint: 'refresh', handle: renew },
+      {
+        method: 'GET',
+        path: '/user/users/me',
+        protected: true,
+        handle: (_context, token, user) => jsonReply(200, { id: user.id, email: user.email, currentOrg: { id: token.session.orgId } }),
+      },
+    ],
+  };
+}
+
+function forbidden(): Reply {
+  return jsonReply(403, { message: 'Forbidden' });
+}
