@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: { conditions: ['@tokenkeeper/source'] },
   ssr: { resolve: { conditions: ['@tokenkeeper/source'] } },
+  // NestJS needs legacy decorators with emitted metadata (see TOOLCHAIN.md).
+  oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -10,3 +10,5 @@ export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Lock, RecordVersion, SessionRecord, SessionStore } from './store/store.js';
 export { type Clock, type ClockTimer, systemClock } from './clock.js';
 export * from './protocols/index.js';
+export { SessionCookie, type SessionCookieOptions } from './adapter/session-cookie.js';
+export { authErrorResponse, RequestSession, sessionKeyOf } from './adapter/request-session.js';

@@ -175,7 +175,7 @@ export class TokenKeeper<Credentials = unknown> {
     const response = await sendAuthorized(this.#options.fetch, this.protocol, request, record.tokens.accessToken);
     if (!this.protocol.isExpirySignal(response)) return response;
     await response.body?.cancel();
-    record = await this.#afterRejection(key, record, request.signal);
+    record = await this.#afterRejection(key, record.tokens.accessToken, request.signal);
     return sendAuthorized(this.#options.fetch, this.protocol, retry, record.tokens.accessToken);
   }
 
@@ -183,13 +183,20 @@ export class TokenKeeper<Credentials = unknown> {
     return this.#ready(key, await this.#read(key), signal);
   }
 
-  /** After the upstream rejected `rejected`'s token: renew only if that token is still the stored one. */
-  async #afterRejection(key: string, rejected: SessionRecord, signal: AbortSignal): Promise<SessionRecord> {
+  /**
+   * The token to retry with after the upstream rejected `rejectedToken` with the expiry signal:
+   * renews only if that token is still the stored one (else someone already did), single flight.
+   * For adapters that send requests themselves (the axios interceptor); `fetch` uses it too.
+   */
+  async renewAfterRejection(key: string, rejectedToken: string, options?: CallOptions): Promise<string> {
+    this.#checkOpen(key);
+    return (await this.#afterRejection(key, rejectedToken, options?.signal)).tokens.accessToken;
+  }
+
+  async #afterRejection(key: string, rejectedToken: string, signal?: AbortSignal | null): Promise<SessionRecord> {
     const current = await this.#read(key);
     if (!current) throw notLoggedIn();
-    if (current.loginId !== rejected.loginId || current.tokens.accessToken !== rejected.tokens.accessToken) {
-      return this.#ready(key, current, signal);
-    }
+    if (current.tokens.accessToken !== rejectedToken) return this.#ready(key, current, signal);
     return this.#renew(key, current, 'rejected', signal);
   }
 

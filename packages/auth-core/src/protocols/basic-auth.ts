@@ -2,7 +2,7 @@ import { describeAnswer, type UpstreamResponse } from '../http.js';
 import { checkToken, expiryFrom, type TokenSet } from '../tokens.js';
 import { credentialObject, credentialString, endpoint, expectSuccess, parseJsonAnswer } from './answers.js';
 import { defineProtocol } from './define.js';
-import type { Protocol } from './protocol.js';
+import type { Protocol, UpstreamAnswer } from './protocol.js';
 import { AuthError } from '../errors.js';
 
 /** Credentials for seed 002 (HTTP Basic). */
@@ -26,7 +26,7 @@ export interface BasicAuthOptions {
   /** Used when the answer has no `expires_at`. Default 5 minutes (the current product's lifetime). */
   defaultLifetimeMs?: number;
   /** API statuses meaning "expired token". Default `[401]`. */
-  expirySignal?: readonly number[] | ((response: Response) => boolean);
+  expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
 }
 
 /**

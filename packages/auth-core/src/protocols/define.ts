@@ -1,6 +1,6 @@
 import type { UpstreamClient } from '../http.js';
 import type { TokenSet } from '../tokens.js';
-import type { Protocol } from './protocol.js';
+import type { Protocol, UpstreamAnswer } from './protocol.js';
 
 /** What {@link defineProtocol} needs; everything but `name`, `baseUrl` and `login` has a default. */
 export interface ProtocolDefinition<Credentials> {
@@ -23,7 +23,7 @@ export interface ProtocolDefinition<Credentials> {
   /** Scheme before the token; `''` for none. Default `'Bearer'`. */
   scheme?: string;
   /** Statuses that mean "expired token" on API calls, or a classifier (it may read `WWW-Authenticate`). Default `[401]`. */
-  expirySignal?: readonly number[] | ((response: Response) => boolean);
+  expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
 }
 
 /**
@@ -51,7 +51,7 @@ export function defineProtocol<Credentials>(definition: ProtocolDefinition<Crede
   const prefix = definition.scheme === '' ? '' : `${definition.scheme ?? 'Bearer'} `;
   const signal = definition.expirySignal ?? [401];
   const isExpirySignal =
-    typeof signal === 'function' ? signal : (response: Response) => signal.includes(response.status);
+    typeof signal === 'function' ? signal : (answer: UpstreamAnswer) => signal.includes(answer.status);
   const refresh = definition.refresh;
   const baseUrl = base.href.endsWith('/') ? base.href : `${base.href}/`;
 

@@ -1,4 +1,4 @@
-export type { Protocol } from './protocol.js';
+export type { Protocol, UpstreamAnswer } from './protocol.js';
 export { defineProtocol, type ProtocolDefinition } from './define.js';
 export { expectSuccess, parseJsonAnswer, textOrJsonAnswer, type StatusMeaning } from './answers.js';
 export { sessionRenew, type SessionRenewCredentials, type SessionRenewOptions } from './session-renew.js';

@@ -34,5 +34,11 @@ export interface Protocol<Credentials = unknown> {
   /** Puts the access token on an outgoing request. */
   authorize(headers: Headers, accessToken: string): void;
   /** Whether an API answer means "your token has expired" (refresh once, retry once). */
-  isExpirySignal(response: Response): boolean;
+  isExpirySignal(answer: UpstreamAnswer): boolean;
+}
+
+/** What an expiry classifier reads: a fetch `Response` fits, and so does an adapter's own answer. */
+export interface UpstreamAnswer {
+  status: number;
+  headers: Headers;
 }

@@ -2,7 +2,7 @@ import { describeAnswer, type UpstreamResponse } from '../http.js';
 import { checkToken, expiryFrom, type TokenSet } from '../tokens.js';
 import { credentialInteger, credentialObject, credentialString, endpoint, parseJsonAnswer } from './answers.js';
 import { defineProtocol } from './define.js';
-import type { Protocol } from './protocol.js';
+import type { Protocol, UpstreamAnswer } from './protocol.js';
 
 /** Credentials for seed 001 ("Bearer Tokens"). */
 export interface RefreshTokenCredentials {
@@ -29,7 +29,7 @@ export interface RefreshTokenOptions {
   /** Login statuses meaning wrong credentials. Default `[401]`. */
   invalidCredentialsStatuses?: readonly number[];
   /** API statuses meaning "expired token". Default `[401, 403]`. */
-  expirySignal?: readonly number[] | ((response: Response) => boolean);
+  expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
   /** Header that carries the token (the seed says `Authentication`, a doc typo). Default `'authorization'`. */
   header?: string;
 }

@@ -3,7 +3,7 @@ import { describeAnswer } from '../http.js';
 import { checkToken, type TokenSet } from '../tokens.js';
 import { credentialInteger, credentialObject, credentialString, endpoint, textOrJsonAnswer } from './answers.js';
 import { defineProtocol } from './define.js';
-import type { Protocol } from './protocol.js';
+import type { Protocol, UpstreamAnswer } from './protocol.js';
 
 /** Credentials for seed 000 ("Session Tokens"). */
 export interface SessionRenewCredentials {
@@ -30,7 +30,7 @@ export interface SessionRenewOptions {
   /** Login statuses meaning no active org membership. Default `[404]`. */
   noMembershipStatuses?: readonly number[];
   /** API statuses meaning "expired token"; a second one after a renew is a permission answer. Default `[403]`. */
-  expirySignal?: readonly number[] | ((response: Response) => boolean);
+  expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
   /** Header that carries the token. Default `'authorization'`. */
   header?: string;
 }

@@ -1,0 +1,91 @@
+import { AuthError } from '../errors.js';
+import type { CallOptions, LoginOptions, SessionState, TokenKeeper } from '../keeper.js';
+import type { SessionCookie } from './session-cookie.js';
+
+/**
+ * The session a server adapter attaches to each request (`req.upstream`, `ctx.state.upstream`).
+ * With a built-in cookie, `login` issues a new session id every time (no session fixation) and
+ * `logout` clears the cookie; the adapter only has to send the `Set-Cookie` headers it is given.
+ */
+export class RequestSession<Credentials = unknown> {
+  readonly keeper: TokenKeeper<Credentials>;
+  #key: string | undefined;
+  readonly #cookie: SessionCookie | undefined;
+  readonly #setCookie: ((header: string) => void) | undefined;
+
+  constructor(
+    keeper: TokenKeeper<Credentials>,
+    key: string | undefined,
+    cookie?: { cookie: SessionCookie; setCookie(header: string): void },
+  ) {
+    this.keeper = keeper;
+    this.#key = key;
+    this.#cookie = cookie?.cookie;
+    this.#setCookie = cookie?.setCookie;
+  }
+
+  /** The session key of this request, if it has one. */
+  get key(): string | undefined {
+    return this.#key;
+  }
+
+  /** Logs in; with the built-in cookie, under a fresh session id (the previous session is logged out). */
+  async login(credentials: Credentials, options?: LoginOptions): Promise<SessionState> {
+    if (!this.#cookie) return this.keeper.login(this.#requireKey(), credentials, options);
+    const previous = this.#key;
+    const { id, header } = this.#cookie.issue();
+    const state = await this.keeper.login(id, credentials, options);
+    this.#key = id;
+    this.#setCookie!(header);
+    if (previous) await this.keeper.logout(previous).catch(() => {});
+    return state;
+  }
+
+  token(options?: CallOptions): Promise<string> {
+    return this.#withKey((key) => this.keeper.token(key, options));
+  }
+
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return this.#withKey((key) => this.keeper.fetch(key, input, init));
+  }
+
+  async logout(options?: CallOptions): Promise<void> {
+    const key = this.#key;
+    if (this.#cookie) {
+      this.#key = undefined;
+      this.#setCookie!(this.#cookie.clear());
+    }
+    if (key) await this.keeper.logout(key, options);
+  }
+
+  state(): Promise<SessionState> {
+    return this.#key ? this.keeper.state(this.#key) : Promise.resolve({ status: 'none' });
+  }
+
+  #requireKey(): string {
+    if (this.#key === undefined) throw new AuthError('NOT_LOGGED_IN', 'this request has no session');
+    return this.#key;
+  }
+
+  #withKey<T>(call: (key: string) => Promise<T>): Promise<T> {
+    try {
+      return call(this.#requireKey());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** A usable session key from whatever an app's `sessionKey` function returned, else `undefined`. */
+export function sessionKeyOf(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) return undefined;
+  return value;
+}
+
+/** The HTTP answer for an error: `{ status, body: { error: code, message } }` for an AuthError, else `undefined`. */
+export function authErrorResponse(error: unknown): { status: number; body: { error: string; message: string } } | undefined {
+  if (!(error instanceof AuthError)) return undefined;
+  return { status: error.status, body: { error: error.code, message: error.message } };
+}
+

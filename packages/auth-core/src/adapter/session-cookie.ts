@@ -1,0 +1,112 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Options of the built-in session cookie that server adapters use when no `sessionKey` is given. */
+export interface SessionCookieOptions {
+  /**
+   * HMAC-SHA-256 secrets, each at least 32 characters. The first signs; every one verifies, so a
+   * secret can be rotated by putting the new one first and dropping the old one later. Required.
+   */
+  secret: string | readonly string[];
+  /** Cookie name. Default `'tk.sid'`. */
+  name?: string;
+  /** Send the cookie over HTTPS only. Default `true`; turn off only for plain-HTTP development. */
+  secure?: boolean;
+  /** Default `'lax'`: sent on top-level navigation, not on cross-site subrequests. */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** Default `'/'`. */
+  path?: string;
+  /** Cookie domain. Default: none (the host only). */
+  domain?: string;
+  /** Lifetime of the cookie. Default: none (a browser-session cookie). */
+  maxAgeMs?: number;
+}
+
+const ID_BYTES = 16; // 128 bits
+const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A random 128-bit session id in an HttpOnly cookie, signed with HMAC-SHA-256. Anything that
+ * is not exactly one well-formed cookie with a valid signature reads as "no session".
+ *
+ * @example
+ * const cookie = new SessionCookie({ secret: process.env.COOKIE_SECRET! });
+ * const key = cookie.read(request.headers.cookie);           // string | undefined
+ * const { id, header } = cookie.issue();                     // on login: a new id
+ * response.setHeader('set-cookie', header);
+ */
+export class SessionCookie {
+  readonly name: string;
+  readonly #secrets: Buffer[];
+  readonly #attributes: string;
+
+  constructor(options: SessionCookieOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('session cookie: options must be an object');
+    const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret;
+    if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < 32)) {
+      throw new TypeError('session cookie: secret must be a string (or a list of strings) of at least 32 characters');
+    }
+    this.#secrets = secrets.map((secret) => Buffer.from(secret, 'utf8'));
+    this.name = options.name ?? 'tk.sid';
+    if (!NAME_PATTERN.test(this.name)) throw new TypeError('session cookie: name must be a valid cookie name');
+    const sameSite = options.sameSite ?? 'lax';
+    if (!['lax', 'strict', 'none'].includes(sameSite)) throw new TypeError("session cookie: sameSite must be 'lax', 'strict' or 'none'");
+    const secure = options.secure ?? true;
+    if (sameSite === 'none' && !secure) throw new TypeError("session cookie: sameSite 'none' needs secure");
+    const parts = [`Path=${options.path ?? '/'}`, 'HttpOnly', `SameSite=${sameSite[0]!.toUpperCase()}${sameSite.slice(1)}`];
+    if (secure) parts.push('Secure');
+    if (options.domain) parts.push(`Domain=${options.domain}`);
+    if (options.maxAgeMs !== undefined) {
+      if (!(options.maxAgeMs > 0)) throw new TypeError('session cookie: maxAgeMs must be a positive number');
+      parts.push(`Max-Age=${Math.floor(options.maxAgeMs / 1000)}`);
+    }
+    this.#attributes = parts.join('; ');
+  }
+
+  /** The session id in a `Cookie` header, or `undefined` when it is missing, forged, tampered, truncated or duplicated. */
+  read(cookieHeader: string | readonly string[] | undefined): string | undefined {
+    if (cookieHeader === undefined) return undefined;
+    const header = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join('; ');
+    if (header.length > 8192) return undefined;
+    let found: string | undefined;
+    let count = 0;
+    for (const pair of header.split(';')) {
+      const equals = pair.indexOf('=');
+      if (equals < 0 || pair.slice(0, equals).trim() !== this.name) continue;
+      count++;
+      found = pair.slice(equals + 1).trim();
+    }
+    // Two cookies of one name may be an attacker's, planted from a sibling domain: trust neither.
+    if (count !== 1 || found === undefined) return undefined;
+    return this.#verify(found);
+  }
+
+  /** A new random session id and the `Set-Cookie` header value that carries it. */
+  issue(): { id: string; header: string } {
+    const id = randomBytes(ID_BYTES).toString('base64url');
+    return { id, header: `${this.name}=${id}.${this.#sign(id, this.#secrets[0]!)}; ${this.#attributes}` };
+  }
+
+  /** The `Set-Cookie` header value that removes the cookie. */
+  clear(): string {
+    return `${this.name}=; ${this.#attributes}; Max-Age=0`;
+  }
+
+  #sign(id: string, secret: Buffer): string {
+    return createHmac('sha256', secret).update(id).digest('base64url');
+  }
+
+  #verify(value: string): string | undefined {
+    const dot = value.indexOf('.');
+    if (dot < 0) return undefined;
+    const id = value.slice(0, dot);
+    const signature = value.slice(dot + 1);
+    if (!ID_PATTERN.test(id) || !SIGNATURE_PATTERN.test(signature)) return undefined;
+    const given = Buffer.from(signature, 'base64url');
+    for (const secret of this.#secrets) {
+      if (timingSafeEqual(given, Buffer.from(this.#sign(id, secret), 'base64url'))) return id;
+    }
+    return undefined;
+  }
+}
