@@ -118,7 +118,8 @@ export class TokenKeeper<Credentials = unknown> {
 
   /** The token cannot be sent any more: a request must wait for a renewal. */
   #mustRenew(tokens: TokenSet, now: number): boolean {
-    return now >= tokens.expiresAt - this.#options.expiryMarginMs;
+    const margin = Math.min(this.#options.expiryMarginMs, (tokens.expiresAt - tokens.issuedAt) / 20);
+    return now >= tokens.expiresAt - margin;
   }
 
   /** Inside the renewal window, with no renewal running and no recent failure. */

@@ -27,7 +27,7 @@ export interface TokenKeeperOptions<Credentials> {
   rememberCredentials?: boolean;
   /** Start renewing this long before expiry; capped at a quarter of the token's lifetime. Default 60 s. */
   refreshWindowMs?: number;
-  /** A token this close to expiry is treated as expired (a request waits for the renewal). Default 2 s. */
+  /** A token this close to expiry is treated as expired (a request waits for the renewal); capped at a twentieth of the token's lifetime. Default 2 s. */
   expiryMarginMs?: number;
   /** After a failed background renewal, wait this long before another. Default 3 s. */
   retryIntervalMs?: number;

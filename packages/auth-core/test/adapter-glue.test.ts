@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError, authErrorResponse, RequestSession, refreshToken, SessionCookie, sessionKeyOf, TokenKeeper } from '../src/index.js';
+
+const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+
+function cookieValue(setCookie: string): string {
+  return setCookie.split(';')[0]!;
+}
+
+describe('SessionCookie', () => {
+  const cookie = new SessionCookie({ secret: SECRET });
+
+  it('issues a random 128-bit id in an HttpOnly, SameSite=Lax, Secure cookie', () => {
+    const { id, header } = cookie.issue();
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(header).toMatch(/^tk\.sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+    expect(cookie.issue().id).not.toBe(id);
+  });
+
+  it('reads back the id it signed, among other cookies', () => {
+    const { id, header } = cookie.issue();
+    expect(cookie.read(`theme=dark; ${cookieValue(header)}; lang=en`)).toBe(id);
+  });
+
+  it('reads a forged, tampered, truncated, oversized or duplicated cookie as no session', () => {
+    const { id, header } = cookie.issue();
+    const value = cookieValue(header);
+    const other = cookieValue(new SessionCookie({ secret: 'another-secret-of-thirty-two-characters!' }).issue().header);
+    const tampered = value.replace(id, cookie.issue().id);
+    const cases = [
+      other, // signed with a secret we do not have
+      tampered, // a valid signature for another id
+      value.slice(0, -5), // truncated
+      `tk.sid=${id}`, // unsigned
+      `${value}; ${value}`, // duplicated
+      `${value}; ${'x'.repeat(9_000)}`, // oversized header
+      'tk.sid=', // empty
+      undefined,
+    ];
+    for (const header of cases) expect(cookie.read(header)).toBeUndefined();
+  });
+
+  it('verifies with every secret but signs with the first, so secrets can rotate', () => {
+    const old = new SessionCookie({ secret: SECRET });
+    const rotated = new SessionCookie({ secret: ['the-new-secret-of-thirty-two-characters!', SECRET] });
+    const issuedBefore = old.issue();
+    expect(rotated.read(cookieValue(issuedBefore.header))).toBe(issuedBefore.id);
+    const issuedAfter = rotated.issue();
+    expect(old.read(cookieValue(issuedAfter.header))).toBeUndefined();
+  });
+
+  it('refuses short secrets and unsafe settings, naming them', () => {
+    expect(() => new SessionCookie({ secret: 'short' })).toThrow(/secret must be a string \(or a list of strings\) of at least 32 characters/);
+    expect(() => new SessionCookie({ secret: SECRET, sameSite: 'none', secure: false })).toThrow(/sameSite 'none' needs secure/);
+    expect(() => new SessionCookie({ secret: SECRET, name: 'bad name' })).toThrow(/name must be a valid cookie name/);
+  });
+
+  it('clears itself with Max-Age=0', () => {
+    expect(cookie.clear()).toBe('tk.sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0');
+  });
+});
+
+describe('sessionKeyOf and authErrorResponse', () => {
+  it('keeps non-empty strings and safe integers, and turns anything else into no key', () => {
+    expect(sessionKeyOf('user-1')).toBe('user-1');
+    expect(sessionKeyOf(42)).toBe('42');
+    for (const odd of [undefined, null, '', 'x'.repeat(1_025), {}, [], 1.5, Number.NaN, () => 'x', Symbol('x')]) {
+      expect(sessionKeyOf(odd)).toBeUndefined();
+    }
+  });
+
+  it('answers an AuthError with its status and code, and leaves other errors alone', () => {
+    expect(authErrorResponse(new AuthError('SESSION_EXPIRED', 'the session has expired: log in again'))).toEqual({
+      status: 401,
+      body: { error: 'SESSION_EXPIRED', message: 'the session has expired: log in again' },
+    });
+    expect(authErrorResponse(new Error('boom'))).toBeUndefined();
+  });
+});
+
+describe('RequestSession', () => {
+  const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'http://127.0.0.1:9' }), keepAlive: false });
+
+  it('answers NOT_LOGGED_IN when the request has no session key', async () => {
+    const session = new RequestSession(keeper, undefined);
+    await expect(session.fetch('/x')).rejects.toMatchObject({ code: 'NOT_LOGGED_IN', message: 'this request has no session' });
+    await expect(session.token()).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
+    await expect(session.state()).resolves.toEqual({ status: 'none' });
+  });
+
+  it('clears the cookie on logout even without a live session', async () => {
+    const headers: string[] = [];
+    const cookie = new SessionCookie({ secret: SECRET });
+    const session = new RequestSession(keeper, cookie.issue().id, { cookie, setCookie: (header) => headers.push(header) });
+    await session.logout();
+    expect(headers).toEqual([cookie.clear()]);
+    expect(session.key).toBeUndefined();
+  });
+});
