@@ -117,17 +117,35 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   /** The token cannot be sent any more: a request must wait for a renewal. */
-  #mustRenew(tokens: TokenSet, now: number): boolean {
-    const margin = Math.min(this.#options.expiryMarginMs, (tokens.expiresAt - tokens.issuedAt) / 20);
-    return now >= tokens.expiresAt - margin;
+  /** The protocol can still refresh, and (rotating upstreams) the refresh token is not spent. */
+  #canRefresh(tokens: TokenSet, now: number): boolean {
+    return this.protocol.canRefresh(tokens, now) && !(this.protocol.rotatesRefreshTokens && tokens.refreshToken === undefined);
   }
 
-  /** Inside the renewal window, with no renewal running and no recent failure. */
+  /** Something can renew this session now: a usable refresh, or credentials for a re-login. */
+  #renewable(key: string, tokens: TokenSet, now: number): boolean {
+    return this.#canRefresh(tokens, now) || this.#hasCredentials(key);
+  }
+
+  #marginOf(tokens: TokenSet): number {
+    return Math.min(this.#options.expiryMarginMs, (tokens.expiresAt - tokens.issuedAt) / 20);
+  }
+
+  /** The token cannot be sent any more: a request must wait for a renewal (or learn the session ended). */
+  #mustRenew(tokens: TokenSet, now: number): boolean {
+    return now >= tokens.expiresAt - this.#marginOf(tokens);
+  }
+
+  /**
+   * Inside the renewal window, with no renewal running, no recent failure, and something that
+   * can renew: a session nothing can renew serves its token until it expires, then ends.
+   */
   #shouldRenew(key: string, record: SessionRecord, state: KeyState, now: number): boolean {
     return (
       now >= this.#renewAt(key, record.tokens) &&
       !this.#renewing.has(key) &&
-      now - state.failedAt >= this.#options.retryIntervalMs
+      now - state.failedAt >= this.#options.retryIntervalMs &&
+      this.#renewable(key, record.tokens, now)
     );
   }
 
@@ -326,24 +344,31 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   /** Refreshes when the protocol still can, else logs in again when credentials are at hand, else ends the session. */
-  async #renewRecord(key: string, record: SessionRecord, trigger: RenewalTrigger, signal: AbortSignal): Promise<SessionRecord> {
+  async #renewRecord(key: string, seen: SessionRecord, trigger: RenewalTrigger, signal: AbortSignal): Promise<SessionRecord> {
     const started = this.#options.clock.now();
+    let record = seen;
     const tokens = record.tokens;
     const client = this.#client(signal);
     const canRelogin = this.#hasCredentials(key);
     const refreshLapsing = canRelogin && tokens.refreshExpiresAt !== undefined && started >= tokens.refreshExpiresAt - this.#windowOf(tokens);
     let reason = 'the token expired and the upstream cannot renew it';
-    if (this.protocol.canRefresh(tokens, started) && !refreshLapsing) {
+    if (this.#canRefresh(tokens, started) && !refreshLapsing) {
       try {
         const next = await this.#replace(key, record, await this.protocol.refresh(tokens, client));
         this.#emit('refresh', { key, protocol: this.protocol.name, durationMs: this.#options.clock.now() - started, trigger, expiresAt: next.tokens.expiresAt });
         return next;
       } catch (error) {
-        if (!(error instanceof AuthError)) throw error;
-        const refused = error.code === 'SESSION_EXPIRED';
-        // After a rotation whose answer was lost, the old refresh token may be spent: log in again.
-        const maybeSpent = this.protocol.rotatesRefreshTokens && outcomeUnknown(error);
-        if (!refused && !(maybeSpent && canRelogin)) throw error;
+        const refused = error instanceof AuthError && error.code === 'SESSION_EXPIRED';
+        // A rotating upstream may have spent the refresh token even though we never read its
+        // answer (a timeout, a 5xx, a reset): presenting it again could kill the session.
+        const maybeSpent = this.protocol.rotatesRefreshTokens && (error instanceof AuthError ? outcomeUnknown(error) : signal.aborted);
+        if (!refused && !maybeSpent) throw error;
+        if (maybeSpent) {
+          const spent = await this.#replace(key, record, { ...tokens, refreshToken: undefined });
+          if (spent.loginId !== record.loginId) return spent; // a newer login got there first
+          record = spent; // the access token still serves until it expires
+          if (!canRelogin || signal.aborted) throw error;
+        }
         reason = refused ? 'the upstream refused to renew the session' : 'the refresh outcome is unknown';
       }
     }
@@ -431,6 +456,10 @@ export class TokenKeeper<Credentials = unknown> {
       // An idle user session is let go; its next request plans keep-alive again.
       if (!record.service && now - state.usedAt >= this.#options.idleMs) return void this.#states.delete(key);
       if (now < this.#renewAt(key, record.tokens)) return this.#plan(key, record);
+      if (!this.#renewable(key, record.tokens, now) && !this.#mustRenew(record.tokens, now)) {
+        // Nothing can renew it: let the token serve, and end the session when it expires.
+        return this.#scheduler.schedule(key, record.tokens.expiresAt - this.#marginOf(record.tokens));
+      }
       await this.#renew(key, record, 'keep-alive');
     } catch {
       // Already reported as an event; try again soon if the session still exists.

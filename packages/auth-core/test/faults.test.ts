@@ -112,3 +112,24 @@ describe('refresh that rotated but whose answer was lost (seed 001 and 002)', ()
     expect(await session.state()).toEqual({ status: 'none' });
   });
 });
+
+describe('a refresh token whose refresh outcome is unknown (found by the model test)', () => {
+  it.each(['refreshToken', 'basicAuth'] as const)('%s: is never presented again, even by keep-alive retries; the access token serves until it expires', async (name) => {
+    const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
+    const { upstream, keeper, clock } = await setup(name, { keepAlive: true, retryIntervalMs: 0, keepAliveJitterMs: 0 }, { accessTokenLifetimeMs: 5 * 60_000 });
+    const session = keeper.session('ada');
+    const expired: string[] = [];
+    keeper.on('expired', (event) => expired.push(event.reason));
+    await session.login(protocol.credentials('ada'));
+    upstream.faults.next('refresh', 'rotateThen500');
+    await clock.advance(4 * 60_000 + 30_000); // keep-alive refreshes, the upstream rotates and answers 500
+    await expect.poll(() => upstream.stats.refreshes).toBe(1);
+    for (let step = 0; step < 10; step++) await clock.advance(1_000); // retries would happen here
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    await clock.advance(60_000); // keep-alive finds it cannot renew and ends the session
+    await expect.poll(() => expired).toEqual(['the token expired and the upstream cannot renew it']);
+    expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'NOT_LOGGED_IN' });
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(upstream.stats.refreshes).toBe(1);
+  });
+});
