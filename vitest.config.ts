@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Fails any test file whose logs, events or errors contain a password or token (issue 5).
+    setupFiles: ['test/setup/no-secrets.ts'],
   },
 });

@@ -1,3 +1,5 @@
+import { errorChannel } from './diagnostics.js';
+
 /** The HTTP status an adapter answers with for each {@link AuthErrorCode}. */
 export const AUTH_ERROR_STATUS = {
   /** The upstream refused the credentials. */
@@ -57,6 +59,7 @@ export class AuthError extends Error {
     this.code = code;
     this.status = AUTH_ERROR_STATUS[code];
     this.upstream = options.upstream;
+    if (errorChannel.hasSubscribers) errorChannel.publish(this);
   }
 
   toJSON(): { name: string; code: AuthErrorCode; status: number; message: string; upstream?: UpstreamDetails } {

@@ -12,3 +12,4 @@ export { type Clock, type ClockTimer, systemClock } from './clock.js';
 export * from './protocols/index.js';
 export { SessionCookie, type SessionCookieOptions } from './adapter/session-cookie.js';
 export { authErrorResponse, RequestSession, sessionKeyOf } from './adapter/request-session.js';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
 import { sendAuthorized } from './authorized-fetch.js';
+import { eventChannel } from './diagnostics.js';
 import { AuthError, toAuthError } from './errors.js';
 import { KeeperEvents, type RenewalTrigger, type TokenKeeperEventName, type TokenKeeperEvents } from './events.js';
 import { createUpstreamClient, type UpstreamClient } from './http.js';
@@ -530,6 +531,7 @@ export class TokenKeeper<Credentials = unknown> {
 
   #emit<Name extends TokenKeeperEventName>(name: Name, event: TokenKeeperEvents[Name]): void {
     this.#events.emit(name, event);
+    if (eventChannel.hasSubscribers) eventChannel.publish({ name, event });
   }
 }
 
