@@ -13,6 +13,8 @@ export interface TokenKeeperEvents {
   refresh: EventBase & { durationMs: number; trigger: RenewalTrigger; expiresAt: number };
   expired: EventBase & { reason: string };
   logout: EventBase & { durationMs: number };
+  /** The upstream answered the expiry signal; the request is retried once (`renewed`: this call renewed, else it reused a newer token). */
+  retry: EventBase & { renewed: boolean };
   error: EventBase & { operation: UpstreamDetails['operation'] | 'keep-alive'; error: AuthError };
 }
 

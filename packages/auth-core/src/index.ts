@@ -1,6 +1,7 @@
-export { TokenKeeper, type CallOptions, type LoginOptions, type SessionState } from './keeper.js';
+export { TokenKeeper, type CallOptions, type KeeperStats, type LoginOptions, type SessionState } from './keeper.js';
 export { Session } from './session.js';
-export { DEFAULTS, type CredentialsProvider, type TokenKeeperOptions } from './options.js';
+export { DEFAULTS, type CredentialsProvider, type TokenKeeperLogger, type TokenKeeperOptions } from './options.js';
+export { keyHash } from './logging.js';
 export { AuthError, AUTH_ERROR_STATUS, isAuthError, type AuthErrorCode, type UpstreamDetails } from './errors.js';
 export type { TokenKeeperEvents, TokenKeeperEventName, RenewalTrigger } from './events.js';
 export type { TokenSet } from './tokens.js';

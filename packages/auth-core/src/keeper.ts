@@ -8,6 +8,7 @@ import { KeeperEvents, type RenewalTrigger, type TokenKeeperEventName, type Toke
 import { createUpstreamClient, type UpstreamClient } from './http.js';
 import { type NormalizedOptions, normalizeOptions, type TokenKeeperOptions } from './options.js';
 import type { Protocol } from './protocols/protocol.js';
+import { attachLogger } from './logging.js';
 import { KeepAliveScheduler } from './scheduler.js';
 import { Session } from './session.js';
 import type { SessionRecord } from './store/store.js';
@@ -32,6 +33,17 @@ export interface SessionState {
   refreshExpiresAt?: number | undefined;
   version?: number;
   service?: boolean;
+}
+
+export interface KeeperStats {
+  /** Sessions this keeper has logged in or served lately (bounded by `maxSessions`). */
+  sessions: number;
+  /** Sessions with a keep-alive renewal planned. */
+  keepAlivePlanned: number;
+  /** Keep-alive renewals running now. */
+  keepAliveRunning: number;
+  /** Renewals running now (any trigger). */
+  renewing: number;
 }
 
 /** Per-key facts of this process: last use (for idle keep-alive) and last failed renewal. */
@@ -81,6 +93,7 @@ export class TokenKeeper<Credentials = unknown> {
     this.#vault = this.#options.rememberCredentials
       ? new CredentialVault(this.#options.maxSessions, this.#options.idleMs + this.#options.retainExpiredMs)
       : undefined;
+    if (this.#options.logger) attachLogger(this, this.#options.logger);
   }
 
   /** A cheap handle bound to one session key; creating it does no I/O. */
@@ -216,8 +229,9 @@ export class TokenKeeper<Credentials = unknown> {
   async #afterRejection(key: string, rejectedToken: string, signal?: AbortSignal | null): Promise<SessionRecord> {
     const current = await this.#read(key);
     if (!current) throw notLoggedIn();
-    if (current.tokens.accessToken !== rejectedToken) return this.#ready(key, current, signal);
-    return this.#renew(key, current, 'rejected', signal);
+    const renewed = current.tokens.accessToken === rejectedToken;
+    this.#emit('retry', { key, protocol: this.protocol.name, renewed });
+    return renewed ? this.#renew(key, current, 'rejected', signal) : this.#ready(key, current, signal);
   }
 
   // ── login, logout, state ───────────────────────────────────────────────────────────
@@ -288,9 +302,14 @@ export class TokenKeeper<Credentials = unknown> {
     if (this.#options.ownsStore) await this.#options.store.close?.();
   }
 
-  /** Sessions with a keep-alive planned, and keep-alive renewals running now. */
-  get keepAliveStats(): { planned: number; running: number } {
-    return { planned: this.#scheduler.size, running: this.#scheduler.running };
+  /** Live figures of this keeper: sessions used here lately, keep-alive plans and renewals running. */
+  get stats(): KeeperStats {
+    return {
+      sessions: this.#states.size,
+      keepAlivePlanned: this.#scheduler.size,
+      keepAliveRunning: this.#scheduler.running,
+      renewing: this.#renewing.size,
+    };
   }
 
   // ── renewal: single flight ──────────────────────────────────────────────────────────
@@ -369,6 +388,7 @@ export class TokenKeeper<Credentials = unknown> {
           if (spent.loginId !== record.loginId) return spent; // a newer login got there first
           record = spent; // the access token still serves until it expires
           if (!canRelogin || signal.aborted) throw error;
+          this.#failed(key, 'refresh', error); // recovered below by a re-login, but worth reporting
         }
         reason = refused ? 'the upstream refused to renew the session' : 'the refresh outcome is unknown';
       }

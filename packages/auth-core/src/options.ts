@@ -51,6 +51,18 @@ export interface TokenKeeperOptions<Credentials> {
   fetch?: typeof globalThis.fetch;
   /** Time and timers. Default: the system clock. */
   clock?: Clock;
+  /**
+   * A pino- or console-style logger: debug lines for login, renewal, retry, expiry and logout,
+   * warnings for failures. Lines carry a hash of the session key, never a key or a secret.
+   * Default: none.
+   */
+  logger?: TokenKeeperLogger;
+}
+
+/** What the `logger` option needs: pino, bunyan, winston and `console` all fit. */
+export interface TokenKeeperLogger {
+  debug(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
 }
 
 /** The defaults, each with why. */
@@ -80,12 +92,13 @@ export const DEFAULTS = {
 } as const;
 
 export type NormalizedOptions<Credentials> = Required<
-  Omit<TokenKeeperOptions<Credentials>, 'lock' | 'credentials' | 'store'>
+  Omit<TokenKeeperOptions<Credentials>, 'lock' | 'credentials' | 'store' | 'logger'>
 > & {
   store: SessionStore;
   ownsStore: boolean;
   lock: Lock | undefined;
   credentials: CredentialsProvider<Credentials> | undefined;
+  logger: TokenKeeperLogger | undefined;
 };
 
 function duration(options: Record<string, unknown>, name: keyof typeof DEFAULTS, allowZero = false, allowInfinity = false): number {
@@ -138,5 +151,14 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     retainExpiredMs: duration(raw, 'retainExpiredMs', true),
     fetch: fetchImpl,
     clock,
+    logger: checkLogger(options.logger),
   };
+}
+
+function checkLogger(logger: TokenKeeperLogger | undefined): TokenKeeperLogger | undefined {
+  if (logger === undefined) return undefined;
+  if (typeof logger?.debug !== 'function' || typeof logger.warn !== 'function') {
+    throw new TypeError('TokenKeeper: logger must have debug() and warn() methods (pino and console do)');
+  }
+  return logger;
 }

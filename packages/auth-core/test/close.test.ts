@@ -32,10 +32,10 @@ describe('keeper.close()', () => {
       const session = keeper.session('ada');
       await session.login({ username: 'ada', password: 'ada-password-1' });
       const response = await session.fetch('/api/core/v2/namespaces');
-      console.log('status', response.status, 'planned', keeper.keepAliveStats.planned);
+      console.log('status', response.status, 'planned', keeper.stats.keepAlivePlanned);
       await keeper.close();
       await new Promise((resolve) => setImmediate(resolve));
-      console.log('closed', keeper.keepAliveStats.planned);
+      console.log('closed', keeper.stats.keepAlivePlanned);
       // Nothing else runs: the process must now exit by itself.
     `;
     const result = await runNode(script, { UPSTREAM: upstream.url }, 15_000);
