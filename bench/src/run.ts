@@ -4,6 +4,8 @@
  */
 import { benchCore } from './core.js';
 import { smoke } from './measure.js';
+import { benchScale } from './scale.js';
 
 console.log(`tokenkeeper benchmarks${smoke ? ' (smoke run: figures are not meaningful)' : ''} on Node ${process.version}`);
 await benchCore();
+await benchScale();

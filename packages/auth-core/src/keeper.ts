@@ -450,8 +450,11 @@ export class TokenKeeper<Credentials = unknown> {
   /** Plans this session's next keep-alive renewal, jittered so sessions logged in together spread out. */
   #plan(key: string, record: SessionRecord): void {
     if (!this.#options.keepAlive || this.#closed) return;
-    const jitter = Math.min(this.#options.keepAliveJitterMs, this.#windowOf(record.tokens) / 2);
-    this.#scheduler.schedule(key, this.#renewAt(key, record.tokens) - Math.random() * jitter);
+    this.#scheduler.schedule(key, this.#renewAt(key, record.tokens) - Math.random() * this.#jitterOf(record.tokens));
+  }
+
+  #jitterOf(tokens: TokenSet): number {
+    return Math.min(this.#options.keepAliveJitterMs, this.#windowOf(tokens) / 2);
   }
 
   /** Records a use; the first use in this process plans the keep-alive. */
@@ -476,7 +479,8 @@ export class TokenKeeper<Credentials = unknown> {
       const now = this.#options.clock.now();
       // An idle user session is let go; its next request plans keep-alive again.
       if (!record.service && now - state.usedAt >= this.#options.idleMs) return void this.#states.delete(key);
-      if (now < this.#renewAt(key, record.tokens)) return this.#plan(key, record);
+      // Earlier than any jittered plan for these tokens: renewed elsewhere meanwhile, plan again.
+      if (now < this.#renewAt(key, record.tokens) - this.#jitterOf(record.tokens)) return this.#plan(key, record);
       if (!this.#renewable(key, record.tokens, now) && !this.#mustRenew(record.tokens, now)) {
         // Nothing can renew it: let the token serve, and end the session when it expires.
         return this.#scheduler.schedule(key, record.tokens.expiresAt - this.#marginOf(record.tokens));

@@ -145,6 +145,21 @@ describe('keep-alive', () => {
     expect(upstream.stats.rejected).toBe(0);
   });
 
+  it('spreads the renewals of sessions logged in together over the keep-alive jitter', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', { keepAlive: true, keepAliveJitterMs: 20_000 });
+    const renewedAt = new Set<number>();
+    keeper.on('refresh', () => renewedAt.add(Math.floor(clock.now() / 1_000)));
+    const credentials = protocolCase('sessionRenew').credentials('ada');
+    await Promise.all(Array.from({ length: 60 }, (_, index) => keeper.session(`s${index}`).login(credentials, { service: true })));
+    await clock.advance(13 * 60_000);
+    for (let second = 0; second < 90; second++) {
+      await clock.advance(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await expect.poll(() => upstream.stats.renewals).toBe(60);
+    expect(renewedAt.size).toBeGreaterThanOrEqual(8); // 60 renewals over a 20 s jitter, not one burst
+  });
+
   it('lets a user session go once it has been idle for idleMs, but keeps a service session', async () => {
     const { keeper, upstream, clock } = await setup('sessionRenew', { keepAlive: true, idleMs: 20 * 60_000 });
     const credentials = protocolCase('sessionRenew');
