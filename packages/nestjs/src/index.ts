@@ -1,1 +1,12 @@
-export {};
+export { TokenKeeperModule } from './module.js';
+export {
+  ASYNC_OPTIONS_TYPE,
+  OPTIONS_TYPE,
+  TOKEN_KEEPER,
+  TOKEN_KEEPER_MODULE_OPTIONS,
+  type TokenKeeperModuleOptions,
+  type UpstreamRequest,
+} from './options.js';
+export { UpstreamSession, UpstreamSessionGuard, upstreamSessionOf } from './decorators.js';
+export { AuthErrorFilter } from './filter.js';
+export { UpstreamSessions } from './sessions.js';

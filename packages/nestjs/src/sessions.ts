@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { RequestSession, SessionCookie, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
+import { TOKEN_KEEPER, TOKEN_KEEPER_MODULE_OPTIONS, type TokenKeeperModuleOptions, type UpstreamRequest } from './options.js';
+
+const BINDING = Symbol('tokenkeeper.binding');
+const SESSION = Symbol('tokenkeeper.session');
+
+interface Binding {
+  sessions: UpstreamSessions;
+  response: ServerResponse;
+}
+
+type BoundRequest = UpstreamRequest & { [BINDING]?: Binding; [SESSION]?: RequestSession<any>; raw?: BoundRequest };
+
+/** Builds each request's {@link RequestSession}: its key from the `sessionKey` function or the signed cookie. */
+@Injectable()
+export class UpstreamSessions {
+  readonly keeper: TokenKeeper<any>;
+  readonly #cookie: SessionCookie | undefined;
+  readonly #sessionKey: ((request: UpstreamRequest) => unknown) | undefined;
+
+  constructor(@Inject(TOKEN_KEEPER) keeper: TokenKeeper<any>, @Inject(TOKEN_KEEPER_MODULE_OPTIONS) options: TokenKeeperModuleOptions) {
+    this.keeper = keeper;
+    if (options.sessionKey !== undefined && typeof options.sessionKey !== 'function') {
+      throw new TypeError('TokenKeeperModule: sessionKey must be a function of the request');
+    }
+    if ((options.sessionKey === undefined) === (options.cookie === undefined)) {
+      throw new TypeError('TokenKeeperModule: give exactly one of sessionKey (a function of the request) or cookie (with a secret)');
+    }
+    this.#sessionKey = options.sessionKey;
+    this.#cookie = options.sessionKey ? undefined : new SessionCookie(options.cookie!);
+  }
+
+  /** A new session for `request`, keyed by the `sessionKey` function or the signed cookie. */
+  build(request: UpstreamRequest, response: ServerResponse): RequestSession<any> {
+    if (this.#sessionKey) return new RequestSession(this.keeper, sessionKeyOf(this.#sessionKey(request)));
+    const cookie = this.#cookie!;
+    return new RequestSession(this.keeper, cookie.read(request.headers.cookie), {
+      cookie,
+      setCookie: (header) => appendSetCookie(response, header),
+    });
+  }
+
+  /** Hands `request` to these sessions; its session is built only when first used. */
+  bind(request: IncomingMessage, response: ServerResponse): void {
+    (request as BoundRequest)[BINDING] = { sessions: this, response };
+  }
+}
+
+/** Hands every request the module's {@link UpstreamSessions}; the session itself is built only when used. */
+@Injectable()
+export class UpstreamSessionMiddleware implements NestMiddleware<IncomingMessage, ServerResponse> {
+  readonly #sessions: UpstreamSessions;
+
+  constructor(@Inject(UpstreamSessions) sessions: UpstreamSessions) {
+    this.#sessions = sessions;
+  }
+
+  use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
+    this.#sessions.bind(request, response);
+    next();
+  }
+}
+
+/**
+ * The session of `request` (the platform's request object), built on first use and kept on the
+ * request, so the decorator and the guard share one.
+ */
+export function requestSessionOf(request: BoundRequest): RequestSession<any> {
+  const cached = request[SESSION];
+  if (cached) return cached;
+  const binding = request[BINDING] ?? request.raw?.[BINDING];
+  if (!binding) {
+    throw new Error('@tokenkeeper/nestjs: this request did not pass the TokenKeeperModule middleware; import TokenKeeperModule.forRoot() in the app module');
+  }
+  const session = binding.sessions.build(request, binding.response);
+  request[SESSION] = session;
+  return session;
+}
+
+function appendSetCookie(response: ServerResponse, header: string): void {
+  const previous = response.getHeader('set-cookie');
+  const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
+  response.setHeader('set-cookie', [...list, header]);
+}
