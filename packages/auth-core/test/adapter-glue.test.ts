@@ -40,6 +40,22 @@ describe('SessionCookie', () => {
     for (const header of cases) expect(cookie.read(header)).toBeUndefined();
   });
 
+  it('accepts only the canonical spelling of a signature (base64url’s last character has spare bits)', () => {
+    const { id, header } = cookie.issue();
+    const value = cookieValue(header);
+    const last = value.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sameBits = alphabet[alphabet.indexOf(last) ^ 1]!; // differs only in a bit decoding ignores
+    expect(Buffer.from(value.slice(-43, -1) + sameBits, 'base64url')).toEqual(Buffer.from(value.slice(-43), 'base64url'));
+    expect(cookie.read(value)).toBe(id);
+    expect(cookie.read(value.slice(0, -1) + sameBits)).toBeUndefined();
+  });
+
+  it('refuses a maxAgeMs under one second, which would delete the cookie at once', () => {
+    expect(() => new SessionCookie({ secret: SECRET, maxAgeMs: 500 })).toThrow(/maxAgeMs must be at least 1000/);
+    expect(new SessionCookie({ secret: SECRET, maxAgeMs: 90_000 }).issue().header).toMatch(/; Max-Age=90$/);
+  });
+
   it('verifies with every secret but signs with the first, so secrets can rotate', () => {
     const old = new SessionCookie({ secret: SECRET });
     const rotated = new SessionCookie({ secret: ['the-new-secret-of-thirty-two-characters!', SECRET] });

@@ -58,7 +58,8 @@ export class SessionCookie {
     if (secure) parts.push('Secure');
     if (options.domain) parts.push(`Domain=${options.domain}`);
     if (options.maxAgeMs !== undefined) {
-      if (!(options.maxAgeMs > 0)) throw new TypeError('session cookie: maxAgeMs must be a positive number');
+      // Max-Age counts whole seconds, and 0 would delete the cookie at once.
+      if (!(options.maxAgeMs >= 1000)) throw new TypeError('session cookie: maxAgeMs must be at least 1000 (one second)');
       parts.push(`Max-Age=${Math.floor(options.maxAgeMs / 1000)}`);
     }
     this.#attributes = parts.join('; ');
@@ -103,9 +104,11 @@ export class SessionCookie {
     const id = value.slice(0, dot);
     const signature = value.slice(dot + 1);
     if (!ID_PATTERN.test(id) || !SIGNATURE_PATTERN.test(signature)) return undefined;
-    const given = Buffer.from(signature, 'base64url');
+    // Compare the text, not the decoded bytes: the last base64url character has two bits that
+    // decoding ignores, and every spelling but the canonical one is a tampered cookie.
+    const given = Buffer.from(signature, 'latin1');
     for (const secret of this.#secrets) {
-      if (timingSafeEqual(given, Buffer.from(this.#sign(id, secret), 'base64url'))) return id;
+      if (timingSafeEqual(given, Buffer.from(this.#sign(id, secret), 'latin1'))) return id;
     }
     return undefined;
   }

@@ -1,0 +1,5 @@
+import type { Request } from 'express';
+import { sessionKeySpecs } from './specs.js';
+import { startApp } from './support.js';
+
+sessionKeySpecs('req.upstream', startApp, (req: Request, name) => req.get(name));

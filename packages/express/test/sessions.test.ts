@@ -1,0 +1,4 @@
+import { sessionSpecs } from './specs.js';
+import { startApp } from './support.js';
+
+sessionSpecs('req.upstream', startApp);
