@@ -1,93 +1,98 @@
 /**
- * The README demo: a fake upstream with 3-second tokens, and one keeper walking sessions
- * through login, proactive renewal, a forced expiry signal and its single retry, logout, and a
- * session that lapses because nobody can log it in again. Prints a timeline as it goes.
+ * The README demo. Starts the Express example against a fake upstream (seed 001, rotating
+ * refresh tokens) whose tokens live 3 seconds, logs two users in over HTTP, calls the upstream
+ * as each of them across several token lifetimes, forces a 401, logs one out, and prints a
+ * timeline of what the app's users and tokenkeeper did, with the upstream's counters at the end.
  *
- * Run: npx --yes pnpm@10.34.9 demo
+ * Run from the repository root: npx --yes pnpm@10.34.9 demo
  */
-import { sessionRenew, TokenKeeper } from '@tokenkeeper/auth-core';
-import { startFakeUpstream } from '@tokenkeeper/testing';
+import { start } from '@tokenkeeper/example-express';
 
 const LIFETIME_MS = 3_000;
 const started = Date.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function line(who: string, what: string, detail = ''): void {
   const seconds = ((Date.now() - started) / 1000).toFixed(2).padStart(6);
-  console.log(`[${seconds}s] ${who.padEnd(8)} ${what.padEnd(26)} ${detail}`);
+  console.log(`[${seconds}s] ${who.padEnd(9)} ${what.padEnd(34)} ${detail}`.trimEnd());
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A browser, as far as the demo needs one: it keeps the session cookie the app sets. */
+class Browser {
+  cookie = '';
+  constructor(
+    readonly name: string,
+    readonly baseUrl: string,
+  ) {}
 
-export async function runDemo(): Promise<{ rejected: number; renewals: number; logins: number }> {
-  const upstream = await startFakeUpstream({ protocol: 'sessionRenew', accessTokenLifetimeMs: LIFETIME_MS });
-  const credentials = {
-    ada: { email: 'ada@example.test', password: 'ada-password-1', selectedOrg: 7 },
-    grace: { email: 'grace@example.test', password: 'grace-password-2', selectedOrg: 7 },
+  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { cookie: this.cookie, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const setCookie = response.headers.getSetCookie()[0];
+    if (setCookie) this.cookie = setCookie.split(';')[0]!;
+    const text = await response.text();
+    line(this.name, `${method} ${path} → ${response.status}`, text.length > 60 ? `${text.slice(0, 57)}...` : text);
+    return { status: response.status, text };
+  }
+
+  /** The session id inside the signed cookie: the key tokenkeeper's events name. */
+  get sessionKey(): string {
+    return this.cookie.split('=')[1]?.split('.')[0] ?? '';
+  }
+}
+
+export async function runDemo(): Promise<{ logins: number; refreshes: number; rejected: number; reuseDetections: number }> {
+  const example = await start({ protocol: 'refreshToken', accessTokenLifetimeMs: LIFETIME_MS });
+  const { keeper, upstream } = example;
+  const ada = new Browser('ada', example.url);
+  const grace = new Browser('grace', example.url);
+  // A login event fires before the browser has its cookie: it belongs to whoever is logging in.
+  let loggingIn: Browser | undefined;
+  const nameOf = (key: string) => [ada, grace].find((browser) => browser.sessionKey === key)?.name ?? loggingIn?.name ?? '?';
+  const login = async (browser: Browser, credentials: object) => {
+    loggingIn = browser;
+    await browser.request('POST', '/login', credentials);
+    loggingIn = undefined;
   };
-  const keeper = new TokenKeeper({
-    protocol: sessionRenew({ baseUrl: upstream.url, lifetimeMs: LIFETIME_MS }),
-    // Only ada's app may log her in again; grace's session ends when it can no longer be renewed.
-    credentials: (key) => (key === 'ada' ? credentials.ada : undefined),
-  });
-  keeper.on('login', (event) => line(event.key, event.reason === 'login' ? 'logged in' : 'logged in again', `${event.durationMs} ms`));
-  keeper.on('refresh', (event) => line(event.key, `renewed (${event.trigger})`, `${event.durationMs} ms, valid ${((event.expiresAt - Date.now()) / 1000).toFixed(1)} s`));
-  keeper.on('expired', (event) => line(event.key, 'session expired', event.reason));
-  keeper.on('logout', (event) => line(event.key, 'logged out'));
-  keeper.on('error', (event) => line(event.key, `error in ${event.operation}`, event.error.code));
 
-  console.log(`fake upstream (seed 000, "sessionRenew") at ${upstream.url}; tokens live ${LIFETIME_MS / 1000} s\n`);
-  const ada = keeper.session('ada');
-  const grace = keeper.session('grace');
-  await ada.login(credentials.ada);
-  await grace.login(credentials.grace);
+  keeper.on('login', (event) => line(nameOf(event.key), `  tokenkeeper: ${event.reason === 'login' ? 'logged in upstream' : 'logged in again'}`, `${event.durationMs} ms`));
+  keeper.on('refresh', (event) =>
+    line(nameOf(event.key), `  tokenkeeper: renewed (${event.trigger})`, `${event.durationMs} ms, new token valid ${((event.expiresAt - Date.now()) / 1000).toFixed(1)} s`),
+  );
+  keeper.on('retry', (event) => line(nameOf(event.key), '  tokenkeeper: upstream said 401', event.renewed ? 'renewing, then retrying once' : 'retrying once with the newer token'));
+  keeper.on('expired', (event) => line(nameOf(event.key), '  tokenkeeper: session ended', event.reason));
+  keeper.on('logout', (event) => line(nameOf(event.key), '  tokenkeeper: logged out'));
+  keeper.on('error', (event) => line(nameOf(event.key), `  tokenkeeper: ${event.operation} failed`, event.error.code));
 
-  const call = async (who: string, session: typeof ada) => {
-    const response = await session.fetch('/user/users/me');
-    const body = (await response.json()) as { email?: string };
-    line(who, `GET /user/users/me → ${response.status}`, body.email ?? '');
-  };
-
-  for (let round = 0; round < 4; round++) {
-    await call('ada', ada);
-    await call('grace', grace);
-    await sleep(LIFETIME_MS / 2);
-  }
-
-  line('upstream', 'drops ada’s token early', 'the next call gets a 403');
-  upstream.expireAccessToken(await ada.token());
-  await call('ada', ada);
-
-  await grace.logout();
+  console.log(`Express example at ${example.url}, fake upstream (seed 001, rotating refresh tokens) at ${upstream.url}`);
+  console.log(`Upstream access tokens live ${LIFETIME_MS / 1000} s; the app's code never sees one.\n`);
   try {
-    await grace.fetch('/user/users/me');
-  } catch (error) {
-    line('grace', 'call after logout', (error as { code: string }).code);
+    await login(ada, { username: 'ada', password: 'ada-password-1' });
+    await login(grace, { username: 'grace', password: 'grace-password-2' });
+
+    for (let round = 0; round < 8; round++) {
+      await ada.request('GET', '/me');
+      await grace.request('GET', '/data');
+      await sleep(LIFETIME_MS / 2);
+    }
+
+    line('upstream', 'answers the next call with 401', '(forced, as if the token died early)');
+    upstream.faults.next('api', 'expired');
+    await ada.request('GET', '/me');
+
+    await grace.request('POST', '/logout');
+    await grace.request('GET', '/me');
+    await ada.request('GET', '/me');
+  } finally {
+    await example.close();
   }
 
-  line('upstream', 'the app stalls', `${(LIFETIME_MS + 500) / 1000} s without a renewal`);
-  await keeper.close(); // stops keep-alive, as a frozen process would
-  const stalled = new TokenKeeper({
-    protocol: sessionRenew({ baseUrl: upstream.url, lifetimeMs: LIFETIME_MS }),
-    credentials: (key) => (key === 'ada' ? credentials.ada : undefined),
-    keepAlive: false,
-  });
-  stalled.on('login', (event) => line(event.key, event.reason === 'login' ? 'logged in' : 'logged in again', `${event.durationMs} ms`));
-  stalled.on('expired', (event) => line(event.key, 'session expired', event.reason));
-  await stalled.session('ada').login(credentials.ada);
-  await stalled.session('grace').login(credentials.grace);
-  await sleep(LIFETIME_MS + 500);
-  await call('ada', stalled.session('ada'));
-  try {
-    await stalled.session('grace').fetch('/user/users/me');
-  } catch (error) {
-    line('grace', 'call after the stall', (error as { code: string }).code);
-  }
-
-  const { logins, renewals, rejected } = upstream.stats;
-  console.log(`\nupstream saw: ${logins} logins, ${renewals} renewals, ${rejected} rejected requests`);
-  await stalled.close();
-  await upstream.close();
-  return { logins, renewals, rejected };
+  const { logins, refreshes, rejected, reuseDetections } = upstream.stats;
+  console.log(`\nupstream counters: ${logins} logins, ${refreshes} refreshes, ${rejected} rejected calls (the forced one), ${reuseDetections} refresh-token reuses`);
+  return { logins, refreshes, rejected, reuseDetections };
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
