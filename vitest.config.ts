@@ -12,5 +12,7 @@ export default defineConfig({
     pool: 'forks',
     // Fails any test file whose logs, events or errors contain a password or token (issue 5).
     setupFiles: ['test/setup/no-secrets.ts'],
+    // Starts a private redis-server on a free loopback port for the Redis tests; stops it after.
+    globalSetup: ['packages/redis/test/global-setup.ts'],
   },
 });

@@ -77,6 +77,8 @@ export class TokenKeeper<Credentials = unknown> {
   /** Single flight: the one renewal running per key in this process. */
   readonly #renewing = new Map<string, Promise<SessionRecord>>();
   readonly #renewalControllers = new Set<AbortController>();
+  /** Refresh tokens presented whose successors could not be stored (rare: a store outage mid-renewal). */
+  readonly #spentRefreshTokens = new LRUCache<string, true>({ max: 1_000 });
   readonly #scheduler: KeepAliveScheduler;
   readonly #vault: CredentialVault<Credentials> | undefined;
   #closed = false;
@@ -133,7 +135,9 @@ export class TokenKeeper<Credentials = unknown> {
   /** The token cannot be sent any more: a request must wait for a renewal. */
   /** The protocol can still refresh, and (rotating upstreams) the refresh token is not spent. */
   #canRefresh(tokens: TokenSet, now: number): boolean {
-    return this.protocol.canRefresh(tokens, now) && !(this.protocol.rotatesRefreshTokens && tokens.refreshToken === undefined);
+    if (!this.protocol.canRefresh(tokens, now)) return false;
+    if (!this.protocol.rotatesRefreshTokens) return true;
+    return tokens.refreshToken !== undefined && !this.#spentRefreshTokens.has(tokens.refreshToken);
   }
 
   /** Something can renew this session now: a usable refresh, or credentials for a re-login. */
@@ -183,7 +187,11 @@ export class TokenKeeper<Credentials = unknown> {
     try {
       this.#checkOpen(key);
       const found = this.#options.store.get(key);
-      if (isThenable(found)) return this.#current(key, options?.signal).then(accessTokenOf);
+      if (isThenable(found)) {
+        return untilAborted(found.then(undefined, storeFailed), options?.signal)
+          .then((record) => this.#ready(key, record, options?.signal))
+          .then(accessTokenOf);
+      }
       const ready = this.#ready(key, found, options?.signal);
       return isThenable(ready) ? ready.then(accessTokenOf) : Promise.resolve(ready.tokens.accessToken);
     } catch (error) {
@@ -213,7 +221,7 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   async #current(key: string, signal?: AbortSignal | null): Promise<SessionRecord> {
-    return this.#ready(key, await this.#read(key), signal);
+    return this.#ready(key, await this.#read(key, signal), signal);
   }
 
   /**
@@ -227,7 +235,7 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   async #afterRejection(key: string, rejectedToken: string, signal?: AbortSignal | null): Promise<SessionRecord> {
-    const current = await this.#read(key);
+    const current = await this.#read(key, signal);
     if (!current) throw notLoggedIn();
     const renewed = current.tokens.accessToken === rejectedToken;
     this.#emit('retry', { key, protocol: this.protocol.name, renewed });
@@ -263,7 +271,8 @@ export class TokenKeeper<Credentials = unknown> {
   async logout(key: string, options: CallOptions = {}): Promise<void> {
     this.#checkOpen(key);
     const started = this.#options.clock.now();
-    const record = await this.#read(key);
+    // The read only serves the upstream logout: a failing read must not keep the session alive.
+    const record = await this.#read(key, options.signal).catch(() => undefined);
     await this.#storeCall(() => this.#options.store.delete(key));
     this.#forget(key);
     if (record) {
@@ -335,7 +344,9 @@ export class TokenKeeper<Credentials = unknown> {
     try {
       if (this.#options.lock) {
         release = await this.#options.lock.acquire(key, {
-          ttlMs: this.#options.renewalTimeoutMs,
+          // Long enough for a refresh and a re-login, short enough that a crashed holder's lock
+          // frees itself while the others are still waiting.
+          ttlMs: Math.min(this.#options.renewalTimeoutMs / 2, 2 * this.#options.timeoutMs + 2_000),
           waitMs: this.#options.renewalTimeoutMs,
           signal,
         });
@@ -423,7 +434,17 @@ export class TokenKeeper<Credentials = unknown> {
   /** Stores renewed tokens unless a logout or a newer login got there first (they win). */
   async #replace(key: string, previous: SessionRecord, tokens: TokenSet): Promise<SessionRecord> {
     const record: SessionRecord = { tokens, version: previous.version + 1, loginId: previous.loginId, service: previous.service };
-    if (await this.#write(key, record, previous)) {
+    let written: boolean;
+    try {
+      written = await this.#write(key, record, previous);
+    } catch (error) {
+      // The upstream may have rotated already: the stored refresh token must not be presented
+      // again from here, though the store still holds it.
+      const spent = previous.tokens.refreshToken;
+      if (spent !== undefined && tokens.refreshToken !== spent) this.#spentRefreshTokens.set(spent, true);
+      throw error;
+    }
+    if (written) {
       this.#plan(key, record);
       return record;
     }
@@ -522,8 +543,9 @@ export class TokenKeeper<Credentials = unknown> {
     return this.#storeCall(() => this.#options.store.set(key, record, expected, this.#ttlOf(record.tokens)));
   }
 
-  #read(key: string): Promise<SessionRecord | undefined> {
-    return this.#storeCall(() => this.#options.store.get(key));
+  /** A store read; the caller's signal stops the wait (the store bounds the call itself). */
+  #read(key: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
+    return untilAborted(this.#storeCall(() => this.#options.store.get(key)), signal);
   }
 
   async #storeCall<T>(call: () => T | Promise<T>): Promise<T> {
@@ -579,6 +601,10 @@ function notLoggedIn(message = 'no session: log in first'): AuthError {
 
 function closedError(): AuthError {
   return new AuthError('STORE_UNAVAILABLE', 'the TokenKeeper is closed');
+}
+
+function storeFailed(error: unknown): never {
+  throw toAuthError(error, 'STORE_UNAVAILABLE', 'the session store failed');
 }
 
 function accessTokenOf(record: SessionRecord): string {

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { type Lock, MemoryStore, type RecordVersion, type SessionRecord, type SessionStore } from '../src/index.js';
+import { protocolCase, rejection, setup } from './harness.js';
+
+/** A store that answers asynchronously, counts reads, and fails or hangs on demand (a Redis stand-in). */
+class ScriptedStore implements SessionStore {
+  readonly inner = new MemoryStore();
+  reads = 0;
+  deletes = 0;
+  failReads = false;
+  failWrites = false;
+  hangReads = false;
+
+  async get(key: string): Promise<SessionRecord | undefined> {
+    this.reads++;
+    if (this.hangReads) return new Promise(() => {});
+    if (this.failReads) throw new Error('connection lost');
+    return this.inner.get(key);
+  }
+
+  async set(key: string, record: SessionRecord, expected: RecordVersion | null, ttlMs: number): Promise<boolean> {
+    if (this.failWrites) throw new Error('connection lost');
+    return this.inner.set(key, record, expected, ttlMs);
+  }
+
+  async delete(key: string, expected?: Pick<RecordVersion, 'loginId'>): Promise<void> {
+    this.deletes++;
+    this.inner.delete(key, expected);
+  }
+}
+
+const teletracker = protocolCase('refreshToken');
+const ada = teletracker.credentials('ada');
+
+describe('with an asynchronous store', () => {
+  it('reads once per token() and answers a failed read with STORE_UNAVAILABLE, leaving no rejection unhandled', async () => {
+    const store = new ScriptedStore();
+    const { keeper } = await setup('refreshToken', { store });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await keeper.session('ada').login(ada);
+      store.reads = 0;
+      await keeper.session('ada').token();
+      expect(store.reads).toBe(1);
+      store.failReads = true;
+      const error = await rejection(() => keeper.session('ada').token());
+      expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503, message: 'the session store failed' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('stops waiting for a hanging store read when the caller aborts', async () => {
+    const store = new ScriptedStore();
+    const { keeper } = await setup('refreshToken', { store });
+    await keeper.session('ada').login(ada);
+    store.hangReads = true;
+    const controller = new AbortController();
+    const waiting = keeper.session('ada').fetch('/whoami', { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('logs out even when the store cannot be read', async () => {
+    const store = new ScriptedStore();
+    const { keeper } = await setup('refreshToken', { store });
+    await keeper.session('ada').login(ada);
+    store.failReads = true;
+    await keeper.session('ada').logout();
+    store.failReads = false;
+    expect(store.deletes).toBe(1);
+    expect(await keeper.session('ada').state()).toEqual({ status: 'none' });
+  });
+
+  it('never presents a refresh token again after its successor could not be stored', async () => {
+    const store = new ScriptedStore();
+    const { keeper, upstream, clock } = await setup('refreshToken', { store });
+    const session = keeper.session('ada');
+    await session.login(ada);
+    upstream.faults.next('api', 'expired');
+    store.failWrites = true; // the upstream rotates, the store cannot keep the new set
+    expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    store.failWrites = false;
+    expect((await session.fetch('/whoami')).status).toBe(200); // the old access token still serves
+    await clock.advance(teletracker.lifetimeMs + 1_000);
+    expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'SESSION_EXPIRED' });
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(upstream.stats.reuseDetections).toBe(0);
+  });
+});
+
+describe('with a cross-process lock', () => {
+  it('holds the lock for less time than others wait for it, so a crashed holder does not time everyone out', async () => {
+    const taken: { ttlMs: number; waitMs: number }[] = [];
+    const lock: Lock = {
+      async acquire(_key, options) {
+        taken.push({ ttlMs: options.ttlMs, waitMs: options.waitMs });
+        return async () => {};
+      },
+    };
+    const { keeper, clock } = await setup('refreshToken', { lock, timeoutMs: 5_000, renewalTimeoutMs: 30_000 });
+    await keeper.session('ada').login(ada);
+    await clock.advance(teletracker.lifetimeMs + 1_000);
+    await keeper.session('ada').fetch('/whoami');
+    expect(taken).toEqual([{ ttlMs: 12_000, waitMs: 30_000 }]);
+  });
+});

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { AuthError, type Lock } from '@tokenkeeper/auth-core';
+import { REDIS_DEFAULTS, type RedisClient, RedisConnection, type RedisConnectionOptions, script } from './connection.js';
+import { lockRedisKey } from './keys.js';
+
+export interface RedisLockOptions extends RedisConnectionOptions {
+  /**
+   * First pause between attempts while another instance holds the lock; each pause doubles (with
+   * jitter) up to `maxRetryDelayMs`. Default 10 ms: a refresh usually takes tens of milliseconds.
+   */
+  retryDelayMs?: number;
+  /** Longest pause between attempts. Default 200 ms, so a waiter notices a released lock soon. */
+  maxRetryDelayMs?: number;
+}
+
+/** Deletes the lock only if it is still ours: after a TTL expiry it may be someone else's. */
+const RELEASE = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/**
+ * A {@link Lock} in Redis that makes renewals single-flight across app instances: `SET key
+ * owner NX PX ttl` with a random owner, released by a compare-and-delete script. A
+ * single-primary lock is an efficiency lock (a failover can lose it); the store's version check
+ * is what keeps a slower writer from overwriting a newer token set.
+ *
+ * @example
+ * const lock = new RedisLock({ client: store.client });
+ * const keeper = new TokenKeeper({ protocol, store, lock });
+ */
+export class RedisLock implements Lock {
+  readonly #connection: RedisConnection;
+  readonly #retryDelayMs: number;
+  readonly #maxRetryDelayMs: number;
+
+  constructor(options: RedisLockOptions = {}) {
+    this.#retryDelayMs = positive('retryDelayMs', options?.retryDelayMs ?? REDIS_DEFAULTS.retryDelayMs);
+    this.#maxRetryDelayMs = Math.max(this.#retryDelayMs, positive('maxRetryDelayMs', options?.maxRetryDelayMs ?? REDIS_DEFAULTS.maxRetryDelayMs));
+    this.#connection = new RedisConnection('RedisLock', options);
+  }
+
+  /** The ioredis client in use. */
+  get client(): RedisClient {
+    return this.#connection.client;
+  }
+
+  /** The Redis key of a session's lock, e.g. `tk:{user-42}:lock`. */
+  keyOf(sessionKey: string): string {
+    return lockRedisKey(this.#connection.prefix, sessionKey);
+  }
+
+  async acquire(key: string, options: { ttlMs: number; waitMs: number; signal?: AbortSignal }): Promise<() => Promise<void>> {
+    const { ttlMs, waitMs, signal } = options;
+    if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new TypeError('RedisLock: ttlMs must be a positive number');
+    if (!(waitMs >= 0)) throw new TypeError('RedisLock: waitMs must be a non-negative number');
+    const lockKey = this.keyOf(key);
+    const owner = randomBytes(16).toString('base64url');
+    // Lock TTLs run on Redis's real time, so waits are counted in real time too.
+    const deadline = performance.now() + waitMs;
+    let pauseMs = this.#retryDelayMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (await this.#take(lockKey, owner, Math.ceil(ttlMs), signal)) return this.#releaser(lockKey, owner);
+      const remainingMs = deadline - performance.now();
+      if (remainingMs <= 0) throw new AuthError('TIMEOUT', `the session lock stayed taken for ${waitMs} ms`);
+      await sleep(Math.min(remainingMs, pauseMs * (0.5 + Math.random() / 2)), signal);
+      pauseMs = Math.min(pauseMs * 2, this.#maxRetryDelayMs);
+    }
+  }
+
+  /** Closes the connection if the lock created it (from `url`/`redis`); a `client` passed in stays open. */
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+
+  /** One `SET NX PX` attempt. An abort stops the wait at once; a lock taken after it is given back. */
+  #take(lockKey: string, owner: string, ttlMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const attempt = this.#connection.call((client) => client.set(lockKey, owner, 'PX', ttlMs, 'NX')).then((reply) => reply === 'OK');
+    if (!signal) return attempt;
+    return new Promise<boolean>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        attempt.then((taken) => (taken ? this.#release(lockKey, owner) : undefined), ignore).catch(ignore);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      attempt.then(
+        (taken) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(taken);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #releaser(lockKey: string, owner: string): () => Promise<void> {
+    let released: Promise<void> | undefined;
+    return () => (released ??= this.#release(lockKey, owner));
+  }
+
+  async #release(lockKey: string, owner: string): Promise<void> {
+    await this.#connection.eval(RELEASE, lockKey, [owner]);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`RedisLock: ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function ignore(): void {}

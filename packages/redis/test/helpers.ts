@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, inject } from 'vitest';
+import { type RedisServer, startRedisServer } from './redis-server.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Runs `cleanup` after the current test, last registered first. */
+export function onCleanup(cleanup: () => unknown): void {
+  cleanups.push(cleanup);
+}
+
+let ownServer: Promise<RedisServer> | undefined;
+afterAll(async () => {
+  await (await ownServer)?.close();
+});
+
+/**
+ * The URL of the shared test Redis (from the globalSetup), or of one started for this file when
+ * the run has no globalSetup. Tests keep apart by key prefix (see {@link uniquePrefix}).
+ */
+export async function sharedRedisUrl(): Promise<string> {
+  const provided = inject('redisUrl');
+  if (provided) return provided;
+  ownServer ??= startRedisServer();
+  return (await ownServer).url;
+}
+
+/** A key prefix no other test uses. */
+export function uniquePrefix(): string {
+  return `tk-test-${randomBytes(6).toString('hex')}`;
+}
+
+/** A plain ioredis client for reading what the store wrote; closed after the test. */
+export function rawRedis(url: string): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 0, lazyConnect: false });
+  client.on('error', () => {});
+  onCleanup(() => client.disconnect());
+  return client;
+}
+
+/** The AuthError-like value `run` rejected with; fails the test if it resolved. */
+export async function rejection(run: () => unknown): Promise<{ code: string; status: number; message: string; toJSON?(): unknown }> {
+  try {
+    await run();
+  } catch (error) {
+    return error as { code: string; status: number; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Polls `check` every 20 ms until it returns true, failing after `limitMs`. */
+export async function eventually(check: () => Promise<boolean> | boolean, limitMs = 10_000): Promise<void> {
+  const giveUpAt = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) throw new Error(`condition not met within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,122 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RedisLock, type RedisLockOptions } from '../src/index.js';
+import { onCleanup, rawRedis, rejection, sharedRedisUrl, uniquePrefix } from './helpers.js';
+
+let url: string;
+beforeAll(async () => {
+  url = await sharedRedisUrl();
+});
+
+/** A lock on its own connection, as a separate app instance would have. */
+function lockOf(prefix: string, options: RedisLockOptions = {}): RedisLock {
+  const lock = new RedisLock({ url, prefix, ...options });
+  onCleanup(() => lock.close());
+  return lock;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('RedisLock', () => {
+  it('lets one holder at a time into the critical section, across connections', async () => {
+    const prefix = uniquePrefix();
+    const instances = Array.from({ length: 5 }, () => lockOf(prefix));
+    let inside = 0;
+    let mostInside = 0;
+    let entries = 0;
+    await Promise.all(
+      instances.map(async (lock) => {
+        for (let round = 0; round < 4; round++) {
+          const release = await lock.acquire('user-1', { ttlMs: 10_000, waitMs: 10_000 });
+          inside++;
+          entries++;
+          mostInside = Math.max(mostInside, inside);
+          await sleep(3);
+          inside--;
+          await release();
+        }
+      }),
+    );
+    expect(entries).toBe(20);
+    expect(mostInside).toBe(1);
+  });
+
+  it('does not make locks on different sessions wait for each other', async () => {
+    const lock = lockOf(uniquePrefix());
+    await lock.acquire('user-1', { ttlMs: 10_000, waitMs: 0 });
+    await expect(lock.acquire('user-2', { ttlMs: 10_000, waitMs: 0 })).resolves.toBeTypeOf('function');
+  });
+
+  it('can be taken again once released', async () => {
+    const lock = lockOf(uniquePrefix());
+    const release = await lock.acquire('user-1', { ttlMs: 10_000, waitMs: 0 });
+    await release();
+    await expect(lock.acquire('user-1', { ttlMs: 10_000, waitMs: 0 })).resolves.toBeTypeOf('function');
+  });
+
+  it('fails with TIMEOUT (504) after waitMs while another instance holds it', async () => {
+    const prefix = uniquePrefix();
+    await lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 0 });
+    const error = await rejection(() => lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 100 }));
+    expect(error).toMatchObject({ code: 'TIMEOUT', status: 504 });
+  });
+
+  it('frees itself after ttlMs when its holder never releases it', async () => {
+    const prefix = uniquePrefix();
+    await lockOf(prefix).acquire('user-1', { ttlMs: 100, waitMs: 0 });
+    await expect(lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 5_000 })).resolves.toBeTypeOf('function');
+  });
+
+  it('never deletes a lock that has expired and passed to another holder', async () => {
+    const prefix = uniquePrefix();
+    const first = lockOf(prefix);
+    const releaseFirst = await first.acquire('user-1', { ttlMs: 100, waitMs: 0 });
+    await lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 5_000 });
+    const secondOwner = await rawRedis(url).get(first.keyOf('user-1'));
+    await releaseFirst();
+    expect(await rawRedis(url).get(first.keyOf('user-1'))).toBe(secondOwner);
+    expect(await rejection(() => lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 50 }))).toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('stops waiting with the signal’s reason when aborted', async () => {
+    const prefix = uniquePrefix();
+    await lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 0 });
+    const reason = new Error('the caller gave up');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 50);
+    const error = await rejection(() => lockOf(prefix).acquire('user-1', { ttlMs: 10_000, waitMs: 10_000, signal: controller.signal }));
+    expect(error).toBe(reason);
+  });
+
+  it('does not try at all with a signal that is already aborted', async () => {
+    const lock = lockOf(uniquePrefix());
+    const reason = new Error('already gone');
+    expect(await rejection(() => lock.acquire('user-1', { ttlMs: 10_000, waitMs: 1_000, signal: AbortSignal.abort(reason) }))).toBe(reason);
+    expect(await rawRedis(url).exists(lock.keyOf('user-1'))).toBe(0);
+  });
+
+  it('holds the lock under tk:{key}:lock with a random owner and the TTL asked for', async () => {
+    const prefix = uniquePrefix();
+    const lock = lockOf(prefix);
+    const raw = rawRedis(url);
+    const release = await lock.acquire('user-1', { ttlMs: 30_000, waitMs: 0 });
+    const firstOwner = await raw.get(`${prefix}:{user-1}:lock`);
+    const ttl = await raw.pttl(`${prefix}:{user-1}:lock`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    await release();
+    await lock.acquire('user-1', { ttlMs: 30_000, waitMs: 0 });
+    const secondOwner = await raw.get(`${prefix}:{user-1}:lock`);
+    expect(firstOwner).toMatch(/^[\w-]{20,}$/);
+    expect(secondOwner).not.toBe(firstOwner);
+  });
+
+  it('fails with STORE_UNAVAILABLE when Redis cannot be reached', async () => {
+    const lock = new RedisLock({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 200 });
+    onCleanup(() => lock.close());
+    expect(await rejection(() => lock.acquire('user-1', { ttlMs: 1_000, waitMs: 1_000 }))).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+  });
+
+  it('rejects invalid retry delays, naming the option', () => {
+    expect(() => new RedisLock({ url, retryDelayMs: -1, redis: { lazyConnect: true } })).toThrow(/retryDelayMs/);
+  });
+});

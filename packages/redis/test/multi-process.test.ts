@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import type { SessionState } from '@tokenkeeper/auth-core';
+import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from '@tokenkeeper/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../src/index.js';
+import { onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { startWorker, startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
+
+const ADA = { username: 'ada', password: 'ada-password-1' };
+const GRACE = { username: 'grace', password: 'grace-password-2' };
+const RESOURCE = '/reports/call-data';
+
+let redisUrl: string;
+beforeAll(async () => {
+  redisUrl = await sharedRedisUrl();
+});
+
+async function upstreamWith(options: Partial<FakeUpstreamOptions> = {}): Promise<FakeUpstream> {
+  const upstream = await startFakeUpstream({ protocol: 'refreshToken', ...options });
+  onCleanup(() => upstream.close());
+  return upstream;
+}
+
+function configFor(upstream: FakeUpstream, extra: Partial<WorkerConfig> = {}): WorkerConfig {
+  return { redisUrl, upstreamUrl: upstream.url, prefix: uniquePrefix(), resource: RESOURCE, ...extra };
+}
+
+/** Rewrites the stored session as if its access token had expired a minute ago. */
+async function expireStoredSession(config: WorkerConfig, key: string): Promise<void> {
+  const store = new RedisStore({ url: redisUrl, prefix: config.prefix });
+  onCleanup(() => store.close());
+  const record = (await store.get(key))!;
+  const now = Date.now();
+  const expired = { ...record, tokens: { ...record.tokens, issuedAt: now - 3_660_000, expiresAt: now - 60_000 } };
+  expect(await store.set(key, expired, { loginId: record.loginId, version: record.version }, 3_600_000)).toBe(true);
+}
+
+describe('four app instances on one Redis', () => {
+  it('refresh an expired session once for 1,000 concurrent requests, and all of them succeed', async () => {
+    const upstream = await upstreamWith();
+    const config = configFor(upstream, { keeper: { keepAlive: false } });
+    const workers = await startWorkers(4, config);
+    await workers[0]!.call('login', { key: 'user-1', credentials: ADA });
+    await expireStoredSession(config, 'user-1');
+
+    const tallies = await Promise.all(workers.map((worker) => worker.call<Tally>('burst', { key: 'user-1', count: 250 })));
+
+    expect(sumTallies(tallies)).toEqual({ '200': 1000 });
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(upstream.stats.reuseDetections).toBe(0);
+  });
+
+  it('never present a rotated refresh token twice under steady traffic across five token lifetimes', async () => {
+    const lifetimeMs = 2_000;
+    const upstream = await upstreamWith({ accessTokenLifetimeMs: lifetimeMs });
+    const config = configFor(upstream, {
+      // Everything scaled down with the 2-second tokens: renew in the last quarter of a lifetime.
+      keeper: { refreshWindowMs: lifetimeMs / 4, expiryMarginMs: 200, keepAliveJitterMs: 100, retryIntervalMs: 200 },
+    });
+    const workers = await startWorkers(4, config);
+    const keys = ['user-1', 'user-2', 'user-3'];
+    await workers[0]!.call('login', { key: 'user-1', credentials: ADA });
+    await workers[1]!.call('login', { key: 'user-2', credentials: GRACE });
+    await workers[2]!.call('login', { key: 'user-3', credentials: ADA });
+
+    const tallies = await Promise.all(
+      workers.map((worker) => worker.call<Tally>('traffic', { keys, perKey: 2, durationMs: 5 * lifetimeMs, pauseMs: 40 })),
+    );
+
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(upstream.stats.refreshFailures).toBe(0);
+    expect(Object.keys(sumTallies(tallies))).toEqual(['200']);
+    // Five lifetimes crossed: every session was refreshed at least four times, and none was ended.
+    expect(upstream.stats.refreshes).toBeGreaterThanOrEqual(4 * keys.length);
+    expect(upstream.stats.logins).toBe(keys.length);
+    for (const worker of workers) {
+      expect(await worker.call('events')).toMatchObject({ expired: 0, errors: [] });
+    }
+    for (const key of keys) {
+      expect((await workers[3]!.call<SessionState>('state', { key })).status).not.toBe('none');
+    }
+  });
+
+  it('keep every session through an instance restart: a new process reads them from Redis', async () => {
+    const upstream = await upstreamWith();
+    const config = configFor(upstream, { encryptionKey: randomBytes(32).toString('base64'), keeper: { keepAlive: false } });
+    const before = await startWorker(config);
+    await before.call('login', { key: 'user-1', credentials: ADA });
+    await before.call('login', { key: 'user-2', credentials: GRACE });
+    await before.kill();
+
+    const after = await startWorker(config);
+    const tallies = [await after.call<Tally>('burst', { key: 'user-1', count: 5 }), await after.call<Tally>('burst', { key: 'user-2', count: 5 })];
+
+    expect(sumTallies(tallies)).toEqual({ '200': 10 });
+    expect(upstream.stats.logins).toBe(2);
+  });
+
+  it('see a logout on one instance on the next request to another', async () => {
+    const upstream = await upstreamWith();
+    const config = configFor(upstream, { keeper: { keepAlive: false } });
+    const [first, second] = (await startWorkers(2, config)) as [Awaited<ReturnType<typeof startWorker>>, Awaited<ReturnType<typeof startWorker>>];
+    await first.call('login', { key: 'user-1', credentials: ADA });
+    expect(await second.call('burst', { key: 'user-1', count: 1 })).toEqual({ '200': 1 });
+
+    await first.call('logout', { key: 'user-1' });
+
+    expect(await second.call('burst', { key: 'user-1', count: 1 })).toEqual({ NOT_LOGGED_IN: 1 });
+  });
+});

@@ -1,0 +1,128 @@
+import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
+import { type FakeUpstream, startFakeUpstream } from '@tokenkeeper/testing';
+import { describe, expect, it } from 'vitest';
+import { RedisLock, RedisStore } from '../src/index.js';
+import { eventually, onCleanup, rawRedis, rejection, uniquePrefix } from './helpers.js';
+import { type RedisServer, startRedisServer } from './redis-server.js';
+
+const ADA = { username: 'ada', password: 'ada-password-1' };
+const GRACE = { username: 'grace', password: 'grace-password-2' };
+const RESOURCE = '/reports/call-data';
+
+interface Outage {
+  redis: RedisServer;
+  upstream: FakeUpstream;
+  prefix: string;
+  /** Two app instances on the same Redis. */
+  instances: [TokenKeeper<typeof ADA>, TokenKeeper<typeof ADA>];
+}
+
+/** A Redis of this test's own (it gets stopped), a fake upstream and two keepers on them. */
+async function outage(): Promise<Outage> {
+  const redis = await startRedisServer();
+  onCleanup(() => redis.close());
+  const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
+  onCleanup(() => upstream.close());
+  const prefix = uniquePrefix();
+  const instance = () => {
+    const store = new RedisStore({ url: redis.url, prefix, commandTimeoutMs: 300 });
+    const keeper = new TokenKeeper({
+      protocol: refreshToken({ baseUrl: upstream.url }),
+      store,
+      lock: new RedisLock({ client: store.client, prefix }),
+      keepAlive: false,
+      renewalTimeoutMs: 2_000,
+    });
+    onCleanup(async () => {
+      await keeper.close();
+      await store.close();
+    });
+    return keeper;
+  };
+  return { redis, upstream, prefix, instances: [instance(), instance()] };
+}
+
+/** What a request ended with: its HTTP status, or the AuthError code. */
+async function outcome(keeper: TokenKeeper<typeof ADA>, key: string): Promise<string> {
+  try {
+    const response = await keeper.session(key).fetch(RESOURCE);
+    await response.arrayBuffer();
+    return String(response.status);
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  }
+}
+
+/** Requests in a loop on every instance until stopped; returns every outcome seen. */
+function traffic(keepers: TokenKeeper<typeof ADA>[], key: string): { seen: Set<string>; stop(): Promise<Set<string>> } {
+  let running = true;
+  const seen = new Set<string>();
+  const loops = keepers.map(async (keeper) => {
+    while (running) {
+      seen.add(await outcome(keeper, key));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  });
+  return {
+    seen,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return seen;
+    },
+  };
+}
+
+describe('when Redis goes down', () => {
+  it('answers requests, logins and logouts with STORE_UNAVAILABLE (503), with no token in the error', async () => {
+    const { redis, instances: [first, second] } = await outage();
+    await first.session('user-1').login(ADA);
+    const token = await first.session('user-1').token();
+    await redis.stop({ keepData: true });
+
+    const failures = [
+      await rejection(() => first.session('user-1').fetch(RESOURCE)),
+      await rejection(() => second.session('user-1').token()),
+      await rejection(() => second.session('user-2').login(GRACE)),
+      await rejection(() => first.session('user-1').logout()),
+    ];
+
+    for (const failure of failures) {
+      expect(failure).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+      expect(JSON.stringify(failure.toJSON?.())).not.toContain(token);
+    }
+  });
+
+  it('recovers by itself once Redis is back, with the sessions it had, without restarting the app', async () => {
+    const { redis, upstream, instances } = await outage();
+    await instances[0].session('user-1').login(ADA);
+    const load = traffic(instances, 'user-1');
+    await eventually(() => upstream.stats.apiCalls >= 10);
+    await redis.stop({ keepData: true });
+    await eventually(() => load.seen.has('STORE_UNAVAILABLE'));
+    await redis.start();
+    await eventually(async () => (await outcome(instances[0], 'user-1')) === '200' && (await outcome(instances[1], 'user-1')) === '200');
+    const seen = await load.stop();
+
+    expect([...seen].sort()).toEqual(['200', 'STORE_UNAVAILABLE']);
+    expect(upstream.stats.logins).toBe(1);
+    expect(upstream.stats.reuseDetections).toBe(0);
+  });
+
+  it('leaves no half-applied write: a login and a logout that failed while it was down changed nothing', async () => {
+    const { redis, prefix, instances: [first, second] } = await outage();
+    await first.session('user-1').login(ADA);
+    const raw = rawRedis(redis.url);
+    const before = await raw.hgetall(`${prefix}:{user-1}:session`);
+    await redis.stop({ keepData: true });
+    await rejection(() => second.session('user-1').login(GRACE));
+    await rejection(() => first.session('user-1').logout());
+    await rejection(() => second.session('user-2').login(GRACE));
+    await redis.start();
+    await eventually(async () => (await outcome(second, 'user-1')) === '200');
+
+    expect(await raw.hgetall(`${prefix}:{user-1}:session`)).toEqual(before);
+    expect(await raw.keys(`${prefix}:*`)).toEqual([`${prefix}:{user-1}:session`]);
+    expect((await second.session('user-2').state()).status).toBe('none');
+  });
+});

@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { SessionRecord } from '@tokenkeeper/auth-core';
+import { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RedisLock, RedisStore, type RedisStoreOptions } from '../src/index.js';
+import { eventually, onCleanup, rawRedis, rejection, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { startRedisServer } from './redis-server.js';
+
+let url: string;
+beforeAll(async () => {
+  url = await sharedRedisUrl();
+});
+
+function store(options: RedisStoreOptions = {}): RedisStore {
+  const created = new RedisStore({ url, prefix: uniquePrefix(), ...options });
+  onCleanup(() => created.close());
+  return created;
+}
+
+function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    tokens: {
+      accessToken: `access-${randomBytes(12).toString('hex')}`,
+      expiresAt: now + 3_600_000,
+      issuedAt: now,
+      refreshToken: `refresh-${randomBytes(12).toString('hex')}`,
+      refreshExpiresAt: now + 86_400_000,
+    },
+    version: 1,
+    loginId: 'login-a',
+    service: false,
+    ...overrides,
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+describe('RedisStore', () => {
+  it('reads back the session it wrote', async () => {
+    const sessions = store();
+    const written = record({ service: true });
+    expect(await sessions.set('user-1', written, null, HOUR_MS)).toBe(true);
+    expect(await sessions.get('user-1')).toEqual(written);
+  });
+
+  it('keeps a token set without a refresh token as it is', async () => {
+    const sessions = store();
+    const written = record({ tokens: { accessToken: 'only-access', expiresAt: 2_000_000_000_000, issuedAt: 1_999_999_000_000 } });
+    await sessions.set('user-1', written, null, HOUR_MS);
+    expect(await sessions.get('user-1')).toEqual(written);
+  });
+
+  it('answers undefined for a key with no session', async () => {
+    expect(await store().get('nobody')).toBeUndefined();
+  });
+
+  it('replaces the session when the expected login id and version match', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    const renewed = record({ version: 2 });
+    expect(await sessions.set('user-1', renewed, { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(true);
+    expect(await sessions.get('user-1')).toEqual(renewed);
+  });
+
+  it('refuses a stale writer that expects an older version, keeping the newer session', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    const newer = record({ version: 2 });
+    await sessions.set('user-1', newer, { loginId: 'login-a', version: 1 }, HOUR_MS);
+    const stale = record({ version: 2 });
+    expect(await sessions.set('user-1', stale, { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(false);
+    expect(await sessions.get('user-1')).toEqual(newer);
+  });
+
+  it('refuses a write that expects another login', async () => {
+    const sessions = store();
+    const current = record({ loginId: 'login-b' });
+    await sessions.set('user-1', current, null, HOUR_MS);
+    expect(await sessions.set('user-1', record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(false);
+    expect(await sessions.get('user-1')).toEqual(current);
+  });
+
+  it('refuses a compare-and-set on a logged-out session instead of bringing it back', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    await sessions.delete('user-1');
+    expect(await sessions.set('user-1', record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(false);
+    expect(await sessions.get('user-1')).toBeUndefined();
+  });
+
+  it('writes over whatever is there when nothing is expected (a new login)', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record({ version: 7 }), null, HOUR_MS);
+    const login = record({ loginId: 'login-b' });
+    expect(await sessions.set('user-1', login, null, HOUR_MS)).toBe(true);
+    expect(await sessions.get('user-1')).toEqual(login);
+  });
+
+  it('deletes a session', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    await sessions.delete('user-1');
+    expect(await sessions.get('user-1')).toBeUndefined();
+  });
+
+  it('deletes a session by login id only while it still belongs to that login', async () => {
+    const sessions = store();
+    const later = record({ loginId: 'login-b' });
+    await sessions.set('user-1', later, null, HOUR_MS);
+    await sessions.delete('user-1', { loginId: 'login-a' });
+    expect(await sessions.get('user-1')).toEqual(later);
+    await sessions.delete('user-1', { loginId: 'login-b' });
+    expect(await sessions.get('user-1')).toBeUndefined();
+  });
+
+  it('gives the session the TTL it was asked for', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, 90_000);
+    const ttl = await rawRedis(url).pttl(sessions.keyOf('user-1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(90_000);
+  });
+
+  it('forgets a session once its TTL has passed', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, 50);
+    await eventually(async () => (await sessions.get('user-1')) === undefined);
+    expect(await rawRedis(url).exists(sessions.keyOf('user-1'))).toBe(0);
+  });
+
+  it('keeps a session and its lock under one hash tag, so Redis Cluster puts them in one slot', () => {
+    const prefix = uniquePrefix();
+    const sessions = store({ prefix });
+    const lock = new RedisLock({ client: sessions.client, prefix });
+    expect(sessions.keyOf('user-42')).toBe(`${prefix}:{user-42}:session`);
+    expect(lock.keyOf('user-42')).toBe(`${prefix}:{user-42}:lock`);
+    expect(hashTag(sessions.keyOf('a}b{c'))).toBe(hashTag(lock.keyOf('a}b{c')));
+    expect(hashTag(sessions.keyOf('a}b{c'))).toBe('a%7Db%7Bc');
+  });
+
+  it('keeps session keys with braces or percent signs apart', async () => {
+    const sessions = store();
+    const braced = record({ loginId: 'braced' });
+    const encoded = record({ loginId: 'encoded' });
+    await sessions.set('a}b', braced, null, HOUR_MS);
+    await sessions.set('a%7Db', encoded, null, HOUR_MS);
+    expect(await sessions.get('a}b')).toEqual(braced);
+    expect(await sessions.get('a%7Db')).toEqual(encoded);
+  });
+
+  it('runs its scripts again after Redis has forgotten them (a restart or SCRIPT FLUSH)', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    await rawRedis(url).script('FLUSH');
+    const renewed = record({ version: 2 });
+    expect(await sessions.set('user-1', renewed, { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(true);
+    expect(await sessions.get('user-1')).toEqual(renewed);
+  });
+
+  it('stores the login id and version in plain text next to the token set', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record({ version: 3 }), null, HOUR_MS);
+    const raw = await rawRedis(url).hgetall(sessions.keyOf('user-1'));
+    expect(raw).toMatchObject({ loginId: 'login-a', version: '3' });
+  });
+});
+
+describe('RedisStore with an encryptionKey', () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+
+  it('keeps no readable token in Redis', async () => {
+    const prefix = uniquePrefix();
+    const sessions = store({ prefix, encryptionKey: newKey });
+    const written = record();
+    await sessions.set('user-1', written, null, HOUR_MS);
+    const raw = rawRedis(url);
+    const keys = await raw.keys(`${prefix}:*`);
+    expect(keys).toEqual([sessions.keyOf('user-1')]);
+    const stored = JSON.stringify(await raw.hgetall(keys[0]!));
+    expect(stored).not.toContain(written.tokens.accessToken);
+    expect(stored).not.toContain(written.tokens.refreshToken);
+    expect(stored).not.toContain('access-');
+    expect(await sessions.get('user-1')).toEqual(written);
+  });
+
+  it('reads sessions sealed with an older key and seals new writes with the first key', async () => {
+    const prefix = uniquePrefix();
+    const before = store({ prefix, encryptionKey: oldKey });
+    const rotating = store({ prefix, encryptionKey: [newKey, oldKey] });
+    const after = store({ prefix, encryptionKey: newKey });
+    const written = record();
+    await before.set('user-1', written, null, HOUR_MS);
+    expect(await rotating.get('user-1')).toEqual(written);
+    const renewed = record({ version: 2 });
+    await rotating.set('user-1', renewed, { loginId: 'login-a', version: 1 }, HOUR_MS);
+    expect(await after.get('user-1')).toEqual(renewed);
+  });
+
+  it('refuses a session sealed with a key it does not have, with STORE_UNAVAILABLE and no token in the message', async () => {
+    const prefix = uniquePrefix();
+    const written = record();
+    await store({ prefix, encryptionKey: newKey }).set('user-1', written, null, HOUR_MS);
+    const error = await rejection(() => store({ prefix, encryptionKey: oldKey }).get('user-1'));
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+    expect(JSON.stringify(error.toJSON?.())).not.toContain(written.tokens.accessToken);
+  });
+
+  it('refuses sealed data moved from one session to another', async () => {
+    const sessions = store({ encryptionKey: newKey });
+    await sessions.set('mallory', record(), null, HOUR_MS);
+    await sessions.set('victim', record(), null, HOUR_MS);
+    const raw = rawRedis(url);
+    await raw.hset(sessions.keyOf('victim'), 'data', (await raw.hget(sessions.keyOf('mallory'), 'data'))!);
+    expect(await rejection(() => sessions.get('victim'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('refuses a plain-text session when it has an encryptionKey', async () => {
+    const prefix = uniquePrefix();
+    await store({ prefix }).set('user-1', record(), null, HOUR_MS);
+    expect(await rejection(() => store({ prefix, encryptionKey: newKey }).get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('takes the same key as bytes, hex digits or base64', async () => {
+    const prefix = uniquePrefix();
+    const written = record();
+    await store({ prefix, encryptionKey: newKey }).set('user-1', written, null, HOUR_MS);
+    expect(await store({ prefix, encryptionKey: newKey.toString('hex') }).get('user-1')).toEqual(written);
+    expect(await store({ prefix, encryptionKey: newKey.toString('base64') }).get('user-1')).toEqual(written);
+  });
+
+  it('rejects an encryptionKey that is not 32 bytes, naming the option', () => {
+    expect(() => new RedisStore({ url, encryptionKey: randomBytes(16), redis: { lazyConnect: true } })).toThrow(/encryptionKey/);
+    expect(() => new RedisStore({ url, encryptionKey: [newKey, 'short'], redis: { lazyConnect: true } })).toThrow(/encryptionKey\[1\]/);
+  });
+});
+
+describe('RedisStore connections', () => {
+  it('fails with STORE_UNAVAILABLE, without a token in the message, when Redis cannot be reached', async () => {
+    const sessions = store({ url: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 200 });
+    const written = record();
+    const error = await rejection(() => sessions.set('user-1', written, null, HOUR_MS));
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+    expect(JSON.stringify(error.toJSON?.())).not.toContain(written.tokens.accessToken);
+    expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('leaves no unhandled rejection behind when a caller drops a failed answer', async () => {
+    const sessions = store({ url: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 100 });
+    void sessions.get('user-1');
+    // Fails as late as the dropped call: by then an unhandled rejection would have been reported.
+    expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it('fails with STORE_UNAVAILABLE when Redis stops answering, and works again once it answers', async () => {
+    const server = await startRedisServer();
+    onCleanup(() => server.close());
+    const sessions = store({ url: server.url, commandTimeoutMs: 200 });
+    const written = record();
+    await sessions.set('user-1', written, null, HOUR_MS);
+    server.pause();
+    expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    server.resume();
+    expect(await sessions.get('user-1')).toEqual(written);
+  });
+
+  it('never sends a write late that it gave up on while Redis was down', async () => {
+    const server = await startRedisServer();
+    onCleanup(() => server.close());
+    const sessions = store({ url: server.url, commandTimeoutMs: 200 });
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    await server.stop();
+    expect(await rejection(() => sessions.set('user-2', record(), null, HOUR_MS))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await server.start();
+    await eventually(async () => (await sessions.get('user-2').then(() => true, () => false)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await sessions.get('user-2')).toBeUndefined();
+  });
+
+  it('leaves a client it was given open when closed, and refuses calls afterwards', async () => {
+    const client = new Redis(url);
+    onCleanup(() => client.disconnect());
+    const sessions = new RedisStore({ client, prefix: uniquePrefix() });
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    await sessions.close();
+    expect(await client.ping()).toBe('PONG');
+    expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('closes the connection it opened', async () => {
+    const sessions = store();
+    await sessions.get('user-1');
+    await sessions.close();
+    expect(sessions.client.status).toBe('end');
+  });
+
+  it('rejects a client given together with a url, naming the options', () => {
+    const client = new Redis(url, { lazyConnect: true });
+    expect(() => new RedisStore({ client, url })).toThrow(/client, or url/);
+    expect(() => new RedisStore({ url, commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs/);
+  });
+});
+
+/** Redis's rule: the part between the first `{` and the next `}`, if not empty. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** A loopback port nobody listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
