@@ -87,7 +87,9 @@ export async function runJob(options: JobOptions = {}): Promise<JobReport> {
     await upstream.close();
   }
   const report = { calls, failed, renewals, rejected: upstream.stats.rejected, lifetimes: Math.floor((Date.now() - started) / lifetimeMs) };
-  log(`${at()} done: ${report.calls} calls, ${report.failed} failed, ${report.renewals} renewals, ${report.rejected} rejected, ${report.lifetimes} token lifetimes`);
+  log(
+    `${at()} done: ${report.calls} calls, ${report.failed} failed, ${report.renewals} renewals, ${report.rejected} rejected, ${report.lifetimes} token lifetimes`,
+  );
   return report;
 }
 

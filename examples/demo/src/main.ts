@@ -58,11 +58,27 @@ export async function runDemo(): Promise<{ logins: number; refreshes: number; re
     loggingIn = undefined;
   };
 
-  keeper.on('login', (event) => line(nameOf(event.key), `  tokenkeeper: ${event.reason === 'login' ? 'logged in upstream' : 'logged in again'}`, `${event.durationMs} ms`));
-  keeper.on('refresh', (event) =>
-    line(nameOf(event.key), `  tokenkeeper: renewed (${event.trigger})`, `${event.durationMs} ms, new token valid ${((event.expiresAt - Date.now()) / 1000).toFixed(1)} s`),
+  keeper.on('login', (event) =>
+    line(
+      nameOf(event.key),
+      `  tokenkeeper: ${event.reason === 'login' ? 'logged in upstream' : 'logged in again'}`,
+      `${event.durationMs} ms`,
+    ),
   );
-  keeper.on('retry', (event) => line(nameOf(event.key), '  tokenkeeper: upstream said 401', event.renewed ? 'renewing, then retrying once' : 'retrying once with the newer token'));
+  keeper.on('refresh', (event) =>
+    line(
+      nameOf(event.key),
+      `  tokenkeeper: renewed (${event.trigger})`,
+      `${event.durationMs} ms, new token valid ${((event.expiresAt - Date.now()) / 1000).toFixed(1)} s`,
+    ),
+  );
+  keeper.on('retry', (event) =>
+    line(
+      nameOf(event.key),
+      '  tokenkeeper: upstream said 401',
+      event.renewed ? 'renewing, then retrying once' : 'retrying once with the newer token',
+    ),
+  );
   keeper.on('expired', (event) => line(nameOf(event.key), '  tokenkeeper: session ended', event.reason));
   keeper.on('logout', (event) => line(nameOf(event.key), '  tokenkeeper: logged out'));
   keeper.on('error', (event) => line(nameOf(event.key), `  tokenkeeper: ${event.operation} failed`, event.error.code));
@@ -91,7 +107,9 @@ export async function runDemo(): Promise<{ logins: number; refreshes: number; re
   }
 
   const { logins, refreshes, rejected, reuseDetections } = upstream.stats;
-  console.log(`\nupstream counters: ${logins} logins, ${refreshes} refreshes, ${rejected} rejected calls (the forced one), ${reuseDetections} refresh-token reuses`);
+  console.log(
+    `\nupstream counters: ${logins} logins, ${refreshes} refreshes, ${rejected} rejected calls (the forced one), ${reuseDetections} refresh-token reuses`,
+  );
   return { logins, refreshes, rejected, reuseDetections };
 }
 

@@ -13,7 +13,9 @@ describe('the README demo', () => {
       expect(timeline).toMatch(/ada\s+tokenkeeper: logged in upstream/);
       expect(timeline).toMatch(/grace\s+tokenkeeper: logged in upstream/);
       expect(timeline).toMatch(/ada\s+tokenkeeper: renewed \(keep-alive\)/);
-      expect(timeline).toMatch(/ada\s+tokenkeeper: upstream said 401\s+renewing, then retrying once\n.*ada\s+tokenkeeper: renewed \(rejected\).*\n.*ada\s+GET \/me → 200/);
+      expect(timeline).toMatch(
+        /ada\s+tokenkeeper: upstream said 401\s+renewing, then retrying once\n.*ada\s+tokenkeeper: renewed \(rejected\).*\n.*ada\s+GET \/me → 200/,
+      );
       expect(timeline).toMatch(/grace\s+POST \/logout → 204/);
       expect(timeline).toMatch(/grace\s+GET \/me → 401\s+\{"error":"NOT_LOGGED_IN"/);
       expect(printed.filter((line) => / → (?!200|204)\d+/.test(line) && !line.includes('grace     GET /me → 401'))).toEqual([]);

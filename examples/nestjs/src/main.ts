@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Body, Controller, Get, HttpCode, Module, Post, UseGuards } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
-import { refreshToken, type RefreshTokenCredentials } from '@tokenkeeper/auth-core';
+import { type RefreshTokenCredentials, refreshToken } from '@tokenkeeper/auth-core';
 import { AuthErrorFilter, TokenKeeperModule, UpstreamSession, UpstreamSessionGuard } from '@tokenkeeper/nestjs';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 
@@ -18,7 +18,10 @@ import { startFakeUpstream } from '@tokenkeeper/testing';
 class AccountController {
   @Post('login')
   @HttpCode(200)
-  async login(@UpstreamSession() upstream: UpstreamSession<RefreshTokenCredentials>, @Body() body: { username?: unknown; password?: unknown }) {
+  async login(
+    @UpstreamSession() upstream: UpstreamSession<RefreshTokenCredentials>,
+    @Body() body: { username?: unknown; password?: unknown },
+  ) {
     const state = await upstream.login({ username: String(body.username ?? ''), password: String(body.password ?? '') });
     return { loggedIn: true, expiresAt: state.expiresAt };
   }

@@ -63,7 +63,13 @@ export class AuthError extends Error {
   }
 
   toJSON(): { name: string; code: AuthErrorCode; status: number; message: string; upstream?: UpstreamDetails } {
-    return { name: this.name, code: this.code, status: this.status, message: this.message, ...(this.upstream && { upstream: this.upstream }) };
+    return {
+      name: this.name,
+      code: this.code,
+      status: this.status,
+      message: this.message,
+      ...(this.upstream && { upstream: this.upstream }),
+    };
   }
 }
 

@@ -6,9 +6,9 @@ import { eventChannel } from './diagnostics.js';
 import { AuthError, toAuthError } from './errors.js';
 import { KeeperEvents, type RenewalTrigger, type TokenKeeperEventName, type TokenKeeperEvents } from './events.js';
 import { createUpstreamClient, type UpstreamClient } from './http.js';
+import { attachLogger } from './logging.js';
 import { type NormalizedOptions, normalizeOptions, type TokenKeeperOptions } from './options.js';
 import type { Protocol } from './protocols/protocol.js';
-import { attachLogger } from './logging.js';
 import { KeepAliveScheduler } from './scheduler.js';
 import { Session } from './session.js';
 import type { SessionRecord } from './store/store.js';
@@ -381,12 +381,19 @@ export class TokenKeeper<Credentials = unknown> {
     const tokens = record.tokens;
     const client = this.#client(signal);
     const canRelogin = this.#hasCredentials(key);
-    const refreshLapsing = canRelogin && tokens.refreshExpiresAt !== undefined && started >= tokens.refreshExpiresAt - this.#windowOf(tokens);
+    const refreshLapsing =
+      canRelogin && tokens.refreshExpiresAt !== undefined && started >= tokens.refreshExpiresAt - this.#windowOf(tokens);
     let reason = 'the token expired and the upstream cannot renew it';
     if (this.#canRefresh(tokens, started) && !refreshLapsing) {
       try {
         const next = await this.#replace(key, record, await this.protocol.refresh(tokens, client));
-        this.#emit('refresh', { key, protocol: this.protocol.name, durationMs: this.#options.clock.now() - started, trigger, expiresAt: next.tokens.expiresAt });
+        this.#emit('refresh', {
+          key,
+          protocol: this.protocol.name,
+          durationMs: this.#options.clock.now() - started,
+          trigger,
+          expiresAt: next.tokens.expiresAt,
+        });
         return next;
       } catch (error) {
         const refused = error instanceof AuthError && error.code === 'SESSION_EXPIRED';
@@ -545,7 +552,10 @@ export class TokenKeeper<Credentials = unknown> {
 
   /** A store read; the caller's signal stops the wait (the store bounds the call itself). */
   #read(key: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
-    return untilAborted(this.#storeCall(() => this.#options.store.get(key)), signal);
+    return untilAborted(
+      this.#storeCall(() => this.#options.store.get(key)),
+      signal,
+    );
   }
 
   async #storeCall<T>(call: () => T | Promise<T>): Promise<T> {
@@ -560,7 +570,13 @@ export class TokenKeeper<Credentials = unknown> {
     const now = this.#options.clock.now();
     const { tokens } = record;
     const status = this.#mustRenew(tokens, now) ? 'expired' : now >= tokens.expiresAt - this.#windowOf(tokens) ? 'expiring' : 'active';
-    return { status, expiresAt: tokens.expiresAt, refreshExpiresAt: tokens.refreshExpiresAt, version: record.version, service: record.service };
+    return {
+      status,
+      expiresAt: tokens.expiresAt,
+      refreshExpiresAt: tokens.refreshExpiresAt,
+      version: record.version,
+      service: record.service,
+    };
   }
 
   #checkOpen(key: string): void {

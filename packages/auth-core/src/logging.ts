@@ -23,14 +23,24 @@ export function attachLogger(keeper: Subscribable, logger: TokenKeeperLogger): v
       // a broken logger must not break a renewal
     }
   };
-  keeper.on('login', ({ key, protocol, durationMs, reason }) => write('debug', reason === 'login' ? 'logged in' : 'logged in again', { keyHash: keyHash(key), protocol, durationMs }));
+  keeper.on('login', ({ key, protocol, durationMs, reason }) =>
+    write('debug', reason === 'login' ? 'logged in' : 'logged in again', { keyHash: keyHash(key), protocol, durationMs }),
+  );
   keeper.on('refresh', ({ key, protocol, durationMs, trigger, expiresAt }) =>
     write('debug', 'renewed', { keyHash: keyHash(key), protocol, durationMs, trigger, expiresAt: new Date(expiresAt).toISOString() }),
   );
-  keeper.on('retry', ({ key, protocol, renewed }) => write('debug', 'expiry signal: retrying once', { keyHash: keyHash(key), protocol, renewed }));
+  keeper.on('retry', ({ key, protocol, renewed }) =>
+    write('debug', 'expiry signal: retrying once', { keyHash: keyHash(key), protocol, renewed }),
+  );
   keeper.on('expired', ({ key, protocol, reason }) => write('debug', 'session ended', { keyHash: keyHash(key), protocol, reason }));
   keeper.on('logout', ({ key, protocol, durationMs }) => write('debug', 'logged out', { keyHash: keyHash(key), protocol, durationMs }));
   keeper.on('error', ({ key, protocol, operation, error }) =>
-    write('warn', `${operation} failed: ${error.message}`, { keyHash: keyHash(key), protocol, operation, code: error.code, status: error.upstream?.status }),
+    write('warn', `${operation} failed: ${error.message}`, {
+      keyHash: keyHash(key),
+      protocol,
+      operation,
+      code: error.code,
+      status: error.upstream?.status,
+    }),
   );
 }

@@ -4,9 +4,7 @@ import { MemoryStore } from './store/memory.js';
 import type { Lock, SessionStore } from './store/store.js';
 
 /** Where the keeper finds credentials to log a session in again when renewal is refused. */
-export type CredentialsProvider<Credentials> = (
-  key: string,
-) => Credentials | undefined | Promise<Credentials | undefined>;
+export type CredentialsProvider<Credentials> = (key: string) => Credentials | undefined | Promise<Credentials | undefined>;
 
 /**
  * Options of a {@link TokenKeeper}. Only `protocol` is required; every default is in
@@ -104,10 +102,7 @@ export type NormalizedOptions<Credentials> = Required<
 function duration(options: Record<string, unknown>, name: keyof typeof DEFAULTS, allowZero = false, allowInfinity = false): number {
   const value = options[name] ?? DEFAULTS[name];
   const ok =
-    typeof value === 'number' &&
-    !Number.isNaN(value) &&
-    (allowZero ? value >= 0 : value > 0) &&
-    (allowInfinity || Number.isFinite(value));
+    typeof value === 'number' && !Number.isNaN(value) && (allowZero ? value >= 0 : value > 0) && (allowInfinity || Number.isFinite(value));
   if (!ok) throw new TypeError(`TokenKeeper: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
   return value as number;
 }

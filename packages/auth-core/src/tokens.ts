@@ -57,12 +57,7 @@ export interface ExpiryFacts {
  * against the answer's own `Date` header when it has one, which cancels any clock skew.
  * Returns `undefined` when nothing was given, so the caller can apply a default lifetime.
  */
-export function expiryFrom(
-  facts: ExpiryFacts,
-  response: UpstreamResponse,
-  field: string,
-  details: UpstreamDetails,
-): number | undefined {
+export function expiryFrom(facts: ExpiryFacts, response: UpstreamResponse, field: string, details: UpstreamDetails): number | undefined {
   if (facts.lifetimeSeconds !== undefined && facts.lifetimeSeconds !== null) {
     const seconds = facts.lifetimeSeconds;
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {

@@ -66,7 +66,9 @@ describe('SessionCookie', () => {
   });
 
   it('refuses short secrets and unsafe settings, naming them', () => {
-    expect(() => new SessionCookie({ secret: 'short' })).toThrow(/secret must be a string \(or a list of strings\) of at least 32 characters/);
+    expect(() => new SessionCookie({ secret: 'short' })).toThrow(
+      /secret must be a string \(or a list of strings\) of at least 32 characters/,
+    );
     expect(() => new SessionCookie({ secret: SECRET, sameSite: 'none', secure: false })).toThrow(/sameSite 'none' needs secure/);
     expect(() => new SessionCookie({ secret: SECRET, name: 'bad name' })).toThrow(/name must be a valid cookie name/);
   });

@@ -8,7 +8,11 @@ let close: (() => Promise<void>) | undefined;
 afterEach(() => close?.());
 
 /** Runs a script in a fresh Node process; resolves with its exit code and output, or kills it after `limitMs`. */
-function runNode(script: string, env: Record<string, string>, limitMs: number): Promise<{ code: number | null; output: string; killed: boolean }> {
+function runNode(
+  script: string,
+  env: Record<string, string>,
+  limitMs: number,
+): Promise<{ code: number | null; output: string; killed: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env } });
     let output = '';

@@ -38,19 +38,22 @@ describe.each(PROTOCOLS)('upstream faults with the $name preset', (protocol) => 
     expect((await session.fetch(protocol.resource)).status).toBe(200);
   });
 
-  it.each(applicable)('renewal answered with $kind gives $code, and the still-valid token keeps working', async ({ kind, code, message }) => {
-    const { upstream, keeper } = await setup(protocol.name, { timeoutMs: 300 });
-    const session = keeper.session('ada');
-    await session.login(protocol.credentials('ada'));
-    const token = await session.token();
-    upstream.faults.next('api', 'expired'); // a rejection makes the keeper renew
-    upstream.faults.next('refresh', kind, { delayMs: 2_000 });
-    const error = await rejection(() => session.fetch(protocol.resource));
-    expect(error).toMatchObject({ code });
-    expect(error.message).toMatch(message);
-    expect(await session.token()).toBe(token);
-    expect((await session.fetch(protocol.resource)).status).toBe(200);
-  });
+  it.each(applicable)(
+    'renewal answered with $kind gives $code, and the still-valid token keeps working',
+    async ({ kind, code, message }) => {
+      const { upstream, keeper } = await setup(protocol.name, { timeoutMs: 300 });
+      const session = keeper.session('ada');
+      await session.login(protocol.credentials('ada'));
+      const token = await session.token();
+      upstream.faults.next('api', 'expired'); // a rejection makes the keeper renew
+      upstream.faults.next('refresh', kind, { delayMs: 2_000 });
+      const error = await rejection(() => session.fetch(protocol.resource));
+      expect(error).toMatchObject({ code });
+      expect(error.message).toMatch(message);
+      expect(await session.token()).toBe(token);
+      expect((await session.fetch(protocol.resource)).status).toBe(200);
+    },
+  );
 
   it('takes a login answer with unknown extra fields', async () => {
     const { upstream, keeper } = await setup(protocol.name);
@@ -87,49 +90,62 @@ describe('expiry facts', () => {
 });
 
 describe('refresh that rotated but whose answer was lost (seed 001 and 002)', () => {
-  it.each(['refreshToken', 'basicAuth'] as const)('%s: logs in again when credentials are at hand, never reusing the spent refresh token', async (name) => {
-    const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
-    const { upstream, keeper } = await setup(name, { credentials: () => protocol.credentials('ada') });
-    const session = keeper.session('ada');
-    await session.login(protocol.credentials('ada'));
-    upstream.faults.next('api', 'expired');
-    upstream.faults.next('refresh', 'rotateThen500');
-    expect((await session.fetch(protocol.resource)).status).toBe(200);
-    expect(upstream.stats.logins).toBe(2);
-    expect(upstream.stats.reuseDetections).toBe(0);
-  });
+  it.each(['refreshToken', 'basicAuth'] as const)(
+    '%s: logs in again when credentials are at hand, never reusing the spent refresh token',
+    async (name) => {
+      const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
+      const { upstream, keeper } = await setup(name, { credentials: () => protocol.credentials('ada') });
+      const session = keeper.session('ada');
+      await session.login(protocol.credentials('ada'));
+      upstream.faults.next('api', 'expired');
+      upstream.faults.next('refresh', 'rotateThen500');
+      expect((await session.fetch(protocol.resource)).status).toBe(200);
+      expect(upstream.stats.logins).toBe(2);
+      expect(upstream.stats.reuseDetections).toBe(0);
+    },
+  );
 
-  it.each(['refreshToken', 'basicAuth'] as const)('%s: without credentials, keeps the old token and ends the session when the spent refresh token is refused', async (name) => {
-    const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
-    const { upstream, keeper } = await setup(name);
-    const session = keeper.session('ada');
-    await session.login(protocol.credentials('ada'));
-    upstream.faults.next('api', 'expired');
-    upstream.faults.next('refresh', 'rotateThen500');
-    expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-    upstream.faults.next('api', 'expired');
-    expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'SESSION_EXPIRED' });
-    expect(await session.state()).toEqual({ status: 'none' });
-  });
+  it.each(['refreshToken', 'basicAuth'] as const)(
+    '%s: without credentials, keeps the old token and ends the session when the spent refresh token is refused',
+    async (name) => {
+      const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
+      const { upstream, keeper } = await setup(name);
+      const session = keeper.session('ada');
+      await session.login(protocol.credentials('ada'));
+      upstream.faults.next('api', 'expired');
+      upstream.faults.next('refresh', 'rotateThen500');
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+      upstream.faults.next('api', 'expired');
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'SESSION_EXPIRED' });
+      expect(await session.state()).toEqual({ status: 'none' });
+    },
+  );
 });
 
 describe('a refresh token whose refresh outcome is unknown (found by the model test)', () => {
-  it.each(['refreshToken', 'basicAuth'] as const)('%s: is never presented again, even by keep-alive retries; the access token serves until it expires', async (name) => {
-    const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
-    const { upstream, keeper, clock } = await setup(name, { keepAlive: true, retryIntervalMs: 0, keepAliveJitterMs: 0 }, { accessTokenLifetimeMs: 5 * 60_000 });
-    const session = keeper.session('ada');
-    const expired: string[] = [];
-    keeper.on('expired', (event) => expired.push(event.reason));
-    await session.login(protocol.credentials('ada'));
-    upstream.faults.next('refresh', 'rotateThen500');
-    await clock.advance(4 * 60_000 + 30_000); // keep-alive refreshes, the upstream rotates and answers 500
-    await expect.poll(() => upstream.stats.refreshes).toBe(1);
-    for (let step = 0; step < 10; step++) await clock.advance(1_000); // retries would happen here
-    expect((await session.fetch(protocol.resource)).status).toBe(200);
-    await clock.advance(60_000); // keep-alive finds it cannot renew and ends the session
-    await expect.poll(() => expired).toEqual(['the token expired and the upstream cannot renew it']);
-    expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'NOT_LOGGED_IN' });
-    expect(upstream.stats.reuseDetections).toBe(0);
-    expect(upstream.stats.refreshes).toBe(1);
-  });
+  it.each(['refreshToken', 'basicAuth'] as const)(
+    '%s: is never presented again, even by keep-alive retries; the access token serves until it expires',
+    async (name) => {
+      const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
+      const { upstream, keeper, clock } = await setup(
+        name,
+        { keepAlive: true, retryIntervalMs: 0, keepAliveJitterMs: 0 },
+        { accessTokenLifetimeMs: 5 * 60_000 },
+      );
+      const session = keeper.session('ada');
+      const expired: string[] = [];
+      keeper.on('expired', (event) => expired.push(event.reason));
+      await session.login(protocol.credentials('ada'));
+      upstream.faults.next('refresh', 'rotateThen500');
+      await clock.advance(4 * 60_000 + 30_000); // keep-alive refreshes, the upstream rotates and answers 500
+      await expect.poll(() => upstream.stats.refreshes).toBe(1);
+      for (let step = 0; step < 10; step++) await clock.advance(1_000); // retries would happen here
+      expect((await session.fetch(protocol.resource)).status).toBe(200);
+      await clock.advance(60_000); // keep-alive finds it cannot renew and ends the session
+      await expect.poll(() => expired).toEqual(['the token expired and the upstream cannot renew it']);
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'NOT_LOGGED_IN' });
+      expect(upstream.stats.reuseDetections).toBe(0);
+      expect(upstream.stats.refreshes).toBe(1);
+    },
+  );
 });

@@ -13,13 +13,7 @@
  * Runs: FC_RUNS (default 1,000). A failure prints its seed and path; replay with
  * FC_SEED=<seed> FC_PATH=<path> npx --yes pnpm@10.34.9 exec vitest run packages/auth-core/test/model.test.ts
  */
-import {
-  createManualClock,
-  type FakeUpstream,
-  type RecordingServer,
-  startFakeUpstream,
-  startRecordingServer,
-} from '@tokenkeeper/testing';
+import { createManualClock, type FakeUpstream, type RecordingServer, startFakeUpstream, startRecordingServer } from '@tokenkeeper/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, basicAuth, MemoryStore, TokenKeeper } from '../src/index.js';
@@ -56,7 +50,13 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   {
     arbitrary: fc.record({
       kind: fc.constant('refresh-fault' as const),
-      fault: fc.constantFrom('status500' as const, 'timeout' as const, 'reset' as const, 'rotateThen500' as const, 'malformedJson' as const),
+      fault: fc.constantFrom(
+        'status500' as const,
+        'timeout' as const,
+        'reset' as const,
+        'rotateThen500' as const,
+        'malformedJson' as const,
+      ),
     }),
     weight: 1,
   },
@@ -139,7 +139,13 @@ async function settled(promise: Promise<unknown>, observer: Observer, what: stri
     timer = setTimeout(() => resolve('unsettled'), SETTLE_BOUND_MS);
   });
   try {
-    const outcome = await Promise.race([promise.then(() => 'ok', (error: unknown) => error), bound]);
+    const outcome = await Promise.race([
+      promise.then(
+        () => 'ok',
+        (error: unknown) => error,
+      ),
+      bound,
+    ]);
     if (outcome === 'unsettled') observer.violations.push(`${what} did not settle within ${SETTLE_BOUND_MS} ms`);
     else if (outcome !== 'ok' && !(outcome instanceof AuthError)) {
       observer.violations.push(`${what} failed with ${(outcome as Error)?.name}: ${(outcome as Error)?.message}`);
@@ -191,7 +197,11 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
           const calls = Array.from({ length: step.size }, (_, index) => {
             const headers = { 'x-call-seq': String(++observer.seq) };
             const target = step.foreign && index === 0 ? `${foreign.url}/collect` : '/api/core/v2/namespaces';
-            return settled(session.fetch(target, { headers }).then((response) => response.arrayBuffer()), observer, 'a request');
+            return settled(
+              session.fetch(target, { headers }).then((response) => response.arrayBuffer()),
+              observer,
+              'a request',
+            );
           });
           const during = (async () => {
             if (step.during === 'logout') await logout();
@@ -235,14 +245,11 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
 
 describe('the engine under random interleavings (fast-check)', () => {
   it('keeps single flight, logout-wins, bounded waits, origin pinning and refresh-token uniqueness', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(stepArbitrary, { minLength: 1, maxLength: 10 }), fc.boolean(), runSteps),
-      {
-        numRuns: Number(process.env.FC_RUNS ?? 1_000),
-        ...(process.env.FC_SEED && { seed: Number(process.env.FC_SEED) }),
-        ...(process.env.FC_PATH && { path: process.env.FC_PATH }),
-        endOnFailure: true,
-      },
-    );
+    await fc.assert(fc.asyncProperty(fc.array(stepArbitrary, { minLength: 1, maxLength: 10 }), fc.boolean(), runSteps), {
+      numRuns: Number(process.env.FC_RUNS ?? 1_000),
+      ...(process.env.FC_SEED && { seed: Number(process.env.FC_SEED) }),
+      ...(process.env.FC_PATH && { path: process.env.FC_PATH }),
+      endOnFailure: true,
+    });
   }, 600_000);
 });

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '@tokenkeeper/testing';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOLS, type ProtocolCase, setup } from './harness.js';
 
 /**
@@ -24,7 +24,13 @@ function harvestingFetch(secrets: Set<string>): typeof fetch {
 }
 
 /** Drives one protocol through login, both renewals, faults, a refused re-login, expiry and logout. */
-async function everyPath(protocol: ProtocolCase, upstream: FakeUpstream, keeper: Awaited<ReturnType<typeof setup>>['keeper'], clock: Awaited<ReturnType<typeof setup>>['clock'], seen: unknown[]) {
+async function everyPath(
+  protocol: ProtocolCase,
+  upstream: FakeUpstream,
+  keeper: Awaited<ReturnType<typeof setup>>['keeper'],
+  clock: Awaited<ReturnType<typeof setup>>['clock'],
+  seen: unknown[],
+) {
   const session = keeper.session('ada');
   const attempt = async (run: () => Promise<unknown>) => {
     try {
@@ -70,9 +76,13 @@ describe.each(PROTOCOLS)('no secret leaks with the $name preset', (protocol) => 
     await everyPath(protocol, upstream, keeper, clock, seen);
 
     expect(secrets.size).toBeGreaterThan(6); // tokens were issued and noticed
-    const kinds = new Set(seen.map((item) => (item instanceof Error ? (item as { code?: string }).code : Object.keys(item as object).join())));
+    const kinds = new Set(
+      seen.map((item) => (item instanceof Error ? (item as { code?: string }).code : Object.keys(item as object).join())),
+    );
     expect(kinds.size).toBeGreaterThan(4); // events and errors of several kinds were produced
-    const output = seen.map((item) => [JSON.stringify(item), inspect(item, { depth: 8 }), item instanceof Error ? item.message : '']).join('\n');
+    const output = seen
+      .map((item) => [JSON.stringify(item), inspect(item, { depth: 8 }), item instanceof Error ? item.message : ''])
+      .join('\n');
     for (const secret of secrets) expect(output.includes(secret), `a secret appeared in:\n${output.slice(0, 400)}`).toBe(false);
   });
 });

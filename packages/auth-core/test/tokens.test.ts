@@ -30,7 +30,10 @@ describe('checkToken', () => {
 
   it('refuses a token with CR/LF, spaces or quotes, without echoing it', () => {
     for (const bad of ['abc\r\nX-Evil: 1', 'a b', 'a"b', '=abc']) {
-      expectMalformed(() => checkToken(bad, 'token', details), /^upstream login answer: token has characters outside RFC 6750's token set$/);
+      expectMalformed(
+        () => checkToken(bad, 'token', details),
+        /^upstream login answer: token has characters outside RFC 6750's token set$/,
+      );
     }
   });
 

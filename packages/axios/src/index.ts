@@ -84,7 +84,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     const token = await keeper.token(key, { signal: abortSignalOf(config) });
     const headers = new Headers();
     protocol.authorize(headers, token);
-    headers.forEach((value, name) => config.headers.set(name, value));
+    for (const [name, value] of headers) config.headers.set(name, value);
     config[SENT] = { key, token };
     config.beforeRedirect = keepTokenHome(config.beforeRedirect, protocol.origin, tokenHeaders);
     return config;

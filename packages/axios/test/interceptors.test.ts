@@ -154,7 +154,11 @@ describe('where the token goes', () => {
 
   it('drops a custom token header on a redirect to another origin as well', async () => {
     const { upstream, clock } = await setup('refreshToken');
-    const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: upstream.url, header: 'x-upstream-token' }), clock, keepAlive: false });
+    const keeper = new TokenKeeper({
+      protocol: refreshToken({ baseUrl: upstream.url, header: 'x-upstream-token' }),
+      clock,
+      keepAlive: false,
+    });
     cleanups.push(() => keeper.close());
     const foreign = await foreignServer();
     const api = axios.create({ baseURL: upstream.url });
@@ -173,7 +177,9 @@ describe('requests that never loop', () => {
   it('sends a skipAuth request without a token and hands its rejection back untried', async () => {
     const { api, keeper, upstream } = await withShared(teletracker);
     await keeper.session('ada').login(teletracker.credentials('ada'));
-    const error = (await rejection(() => api.get('/whoami', { tokenKeeper: { sessionKey: 'ada', skipAuth: true } }))) as unknown as AxiosError;
+    const error = (await rejection(() =>
+      api.get('/whoami', { tokenKeeper: { sessionKey: 'ada', skipAuth: true } }),
+    )) as unknown as AxiosError;
     expect(error.response?.status).toBe(401);
     expect(upstream.requests.at(-1)!.authorization).toBeUndefined();
     expect(upstream.stats.apiCalls).toBe(1);
@@ -184,7 +190,9 @@ describe('requests that never loop', () => {
     const { api, keeper, upstream } = await withShared(teletracker);
     await keeper.session('ada').login(teletracker.credentials('ada'));
     upstream.faults.next('api', 'expired');
-    const error = (await rejection(() => api.get('/whoami', { tokenKeeper: { sessionKey: 'ada', retry: false } }))) as unknown as AxiosError;
+    const error = (await rejection(() =>
+      api.get('/whoami', { tokenKeeper: { sessionKey: 'ada', retry: false } }),
+    )) as unknown as AxiosError;
     expect(error.response?.status).toBe(401);
     expect(upstream.stats.apiCalls).toBe(1);
     expect(upstream.stats.refreshes).toBe(0);
@@ -254,7 +262,8 @@ describe('uninstall', () => {
       config.headers.set('x-app', 'mine');
       return config;
     });
-    const activeInterceptors = () => [api.interceptors.request.handlers, api.interceptors.response.handlers].map((list) => list!.filter(Boolean).length);
+    const activeInterceptors = () =>
+      [api.interceptors.request.handlers, api.interceptors.response.handlers].map((list) => list!.filter(Boolean).length);
     const before = activeInterceptors();
     const uninstall = installTokenKeeper(api, { keeper });
     expect((await api.get('/whoami', as('ada'))).status).toBe(200);

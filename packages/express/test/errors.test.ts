@@ -18,7 +18,9 @@ describe('tokenKeeper() options', () => {
   afterAll(() => keeper.close());
 
   it('needs a cookie secret when there is no sessionKey function', () => {
-    expect(() => tokenKeeper({ keeper })).toThrow(new TypeError('tokenKeeper: cookie.secret is required when there is no sessionKey function'));
+    expect(() => tokenKeeper({ keeper })).toThrow(
+      new TypeError('tokenKeeper: cookie.secret is required when there is no sessionKey function'),
+    );
   });
 
   it('needs a TokenKeeper', () => {
@@ -30,7 +32,9 @@ describe('tokenKeeper() options', () => {
   });
 
   it('refuses both a sessionKey function and cookie options, since only one can hold the key', () => {
-    expect(() => tokenKeeper({ keeper, sessionKey: () => 'user-1', cookie: { secret: SECRET } })).toThrow(/either sessionKey or cookie, not both/);
+    expect(() => tokenKeeper({ keeper, sessionKey: () => 'user-1', cookie: { secret: SECRET } })).toThrow(
+      /either sessionKey or cookie, not both/,
+    );
   });
 
   it('refuses a cookie secret shorter than 32 characters', () => {

@@ -1,13 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  basicAuth,
-  type Protocol,
-  refreshToken,
-  sessionRenew,
-  TokenKeeper,
-  type TokenKeeperOptions,
-} from '@tokenkeeper/auth-core';
+import { basicAuth, type Protocol, refreshToken, sessionRenew, TokenKeeper, type TokenKeeperOptions } from '@tokenkeeper/auth-core';
 import {
   createManualClock,
   type FakeProtocol,

@@ -5,7 +5,10 @@ import { type AppOptions, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestAp
 // What every server adapter owes, for each protocol, written once: each adapter's test files call
 // these with its own `startApp` (an app with the adapter's middleware in front of a few routes).
 
-export type StartApp = (protocol: ProtocolCase, options?: AppOptions & { middleware?: { sessionKey?: (request: any) => unknown } }) => Promise<TestApp>;
+export type StartApp = (
+  protocol: ProtocolCase,
+  options?: AppOptions & { middleware?: { sessionKey?: (request: any) => unknown } },
+) => Promise<TestApp>;
 
 /** Sessions per user, replacement of expired tokens, the single retry, error answers, logout, single flight. */
 export function sessionSpecs(subject: string, startApp: StartApp): void {
@@ -139,7 +142,10 @@ export function sessionSpecs(subject: string, startApp: StartApp): void {
 
 /** Ways to spoil a valid `tk.sid=<id>.<signature>` pair, each of which must read as no session. */
 const SPOILED: [string, (pair: string) => string][] = [
-  ['a forged cookie (its id signed with another secret)', (pair) => `${COOKIE_NAME}=${idOf(pair)}.${sign(idOf(pair), 'an-attacker-secret-of-32-characters!!')}`],
+  [
+    'a forged cookie (its id signed with another secret)',
+    (pair) => `${COOKIE_NAME}=${idOf(pair)}.${sign(idOf(pair), 'an-attacker-secret-of-32-characters!!')}`,
+  ],
   ['a tampered cookie (another id under the real signature)', (pair) => pair.replace(idOf(pair), 'AAAAAAAAAAAAAAAAAAAAAA')],
   ['a tampered cookie (one signature character changed)', (pair) => changeCharacter(pair, pair.length - 10)],
   ['a truncated cookie', (pair) => pair.slice(0, -5)],
@@ -244,7 +250,11 @@ function keyFromHeaders<Incoming>(header: (request: Incoming, name: string) => s
 }
 
 /** Apps that know their user: a key from the app's function, and odd or failing functions. */
-export function sessionKeySpecs<Incoming>(subject: string, startApp: StartApp, header: (request: Incoming, name: string) => string | undefined): void {
+export function sessionKeySpecs<Incoming>(
+  subject: string,
+  startApp: StartApp,
+  header: (request: Incoming, name: string) => string | undefined,
+): void {
   const sessionKey = keyFromHeaders(header);
   describe.each(PROTOCOLS)(`${subject} with a sessionKey function against $name`, (protocol) => {
     it("keys each user's session by what the function returns, without a cookie", async () => {
@@ -272,17 +282,23 @@ export function sessionKeySpecs<Incoming>(subject: string, startApp: StartApp, h
       const client = browser();
 
       expect(await client.get('/data', { 'x-odd': odd })).toMatchObject({ status: 401, body: { error: 'NOT_LOGGED_IN' } });
-      expect(await client.login(protocol.credentials('ada'), { 'x-odd': odd })).toMatchObject({ status: 401, body: { error: 'NOT_LOGGED_IN' } });
+      expect(await client.login(protocol.credentials('ada'), { 'x-odd': odd })).toMatchObject({
+        status: 401,
+        body: { error: 'NOT_LOGGED_IN' },
+      });
       expect(upstream.stats.apiCalls + upstream.stats.logins).toBe(0);
     });
 
-    it.each(['throw', 'reject'])('hands the error to the framework when the function fails (%s): 500, and the app keeps serving', async (fail) => {
-      const { browser } = await startApp(protocol, { middleware: { sessionKey } });
-      const client = browser();
-      await client.login(protocol.credentials('ada'), { 'x-user': 'user-1' });
+    it.each(['throw', 'reject'])(
+      'hands the error to the framework when the function fails (%s): 500, and the app keeps serving',
+      async (fail) => {
+        const { browser } = await startApp(protocol, { middleware: { sessionKey } });
+        const client = browser();
+        await client.login(protocol.credentials('ada'), { 'x-user': 'user-1' });
 
-      expect((await client.get('/me', { 'x-user': 'user-1', 'x-fail': fail })).status).toBe(500);
-      expect((await client.get('/me', { 'x-user': 'user-1' })).body).toEqual({ userId: USER_IDS.ada });
-    });
+        expect((await client.get('/me', { 'x-user': 'user-1', 'x-fail': fail })).status).toBe(500);
+        expect((await client.get('/me', { 'x-user': 'user-1' })).body).toEqual({ userId: USER_IDS.ada });
+      },
+    );
   });
 }

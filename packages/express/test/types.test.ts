@@ -2,9 +2,9 @@ import type { RefreshTokenCredentials, RequestSession, SessionState, TokenKeeper
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type Register,
   type RegisteredCredentials,
   type RegisteredKeeper,
-  type Register,
   type TokenKeeperMiddlewareOptions,
   tokenKeeper,
   tokenKeeperErrors,
@@ -25,6 +25,7 @@ describe('types', () => {
   });
 
   it('types credentials as unknown until the app registers its credentials type', () => {
+    // biome-ignore lint/complexity/noBannedTypes: an empty Register is exactly what is being checked
     expectTypeOf<Register>().toEqualTypeOf<{}>();
     expectTypeOf<RegisteredCredentials>().toBeUnknown();
     expectTypeOf<RegisteredCredentials<{ credentials: RefreshTokenCredentials }>>().toEqualTypeOf<RefreshTokenCredentials>();

@@ -36,7 +36,7 @@ export interface UpstreamState {
 }
 
 declare module 'koa' {
-  // biome-ignore lint/suspicious/noEmptyInterface: declaration merging adds UpstreamState to Koa's default state
+  // Declaration merging: Koa's default state gains `upstream`.
   interface DefaultState extends UpstreamState {}
 }
 

@@ -2,7 +2,15 @@ import Router from '@koa/router';
 import type { RefreshTokenCredentials, RequestSession, SessionState, TokenKeeper } from '@tokenkeeper/auth-core';
 import Koa, { type Context, type DefaultState, type Middleware } from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
-import { type RegisteredCredentials, type RegisteredKeeper, type Register, type TokenKeeperMiddlewareOptions, tokenKeeper, type UpstreamSession, type UpstreamState } from '../src/index.js';
+import {
+  type Register,
+  type RegisteredCredentials,
+  type RegisteredKeeper,
+  type TokenKeeperMiddlewareOptions,
+  tokenKeeper,
+  type UpstreamSession,
+  type UpstreamState,
+} from '../src/index.js';
 
 // These are checked by `tsc -p tsconfig.test.json`; at run time they only have to not throw.
 describe('types', () => {
@@ -27,6 +35,7 @@ describe('types', () => {
   });
 
   it('types credentials as unknown until the app registers its credentials type', () => {
+    // biome-ignore lint/complexity/noBannedTypes: an empty Register is exactly what is being checked
     expectTypeOf<Register>().toEqualTypeOf<{}>();
     expectTypeOf<RegisteredCredentials>().toBeUnknown();
     expectTypeOf<RegisteredCredentials<{ credentials: RefreshTokenCredentials }>>().toEqualTypeOf<RefreshTokenCredentials>();

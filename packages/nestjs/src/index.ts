@@ -1,3 +1,5 @@
+export { UpstreamSession, UpstreamSessionGuard, upstreamSessionOf } from './decorators.js';
+export { AuthErrorFilter } from './filter.js';
 export { TokenKeeperModule } from './module.js';
 export {
   ASYNC_OPTIONS_TYPE,
@@ -7,6 +9,4 @@ export {
   type TokenKeeperModuleOptions,
   type UpstreamRequest,
 } from './options.js';
-export { UpstreamSession, UpstreamSessionGuard, upstreamSessionOf } from './decorators.js';
-export { AuthErrorFilter } from './filter.js';
 export { UpstreamSessions } from './sessions.js';

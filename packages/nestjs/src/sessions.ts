@@ -72,7 +72,9 @@ export function requestSessionOf(request: BoundRequest): RequestSession<any> {
   if (cached) return cached;
   const binding = request[BINDING] ?? request.raw?.[BINDING];
   if (!binding) {
-    throw new Error('@tokenkeeper/nestjs: this request did not pass the TokenKeeperModule middleware; import TokenKeeperModule.forRoot() in the app module');
+    throw new Error(
+      '@tokenkeeper/nestjs: this request did not pass the TokenKeeperModule middleware; import TokenKeeperModule.forRoot() in the app module',
+    );
   }
   const session = binding.sessions.build(request, binding.response);
   request[SESSION] = session;

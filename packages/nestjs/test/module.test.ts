@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Inject, Injectable, Module, Post, Res, UseGuards } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
-import type { Response } from 'express';
 import type { FakeUpstream } from '@tokenkeeper/testing';
+import type { Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOLS, type ProtocolCase, protocolCase, setup } from '../../auth-core/test/harness.js';
 import {
@@ -49,7 +49,11 @@ afterEach(async () => {
 
 /** A Nest app on the Express platform, listening on 127.0.0.1 and a free port; closed after the test. */
 async function startApp(imports: unknown[]) {
-  @Module({ imports: imports as never[], controllers: [UpstreamController], providers: [{ provide: APP_FILTER, useClass: AuthErrorFilter }] })
+  @Module({
+    imports: imports as never[],
+    controllers: [UpstreamController],
+    providers: [{ provide: APP_FILTER, useClass: AuthErrorFilter }],
+  })
   class AppModule {}
   const app = await NestFactory.create(AppModule, { logger: false, forceCloseConnections: true, abortOnError: false });
   await app.listen(0, '127.0.0.1');
@@ -188,7 +192,10 @@ describe('configuring TokenKeeperModule', () => {
   it('builds its keeper in forRootAsync from an injected config, and closes that keeper on shutdown', async () => {
     const { upstream } = await setup('refreshToken');
     const UPSTREAM_CONFIG = 'UPSTREAM_CONFIG';
-    @Module({ providers: [{ provide: UPSTREAM_CONFIG, useValue: { baseUrl: upstream.url, cookieSecret: SECRET } }], exports: [UPSTREAM_CONFIG] })
+    @Module({
+      providers: [{ provide: UPSTREAM_CONFIG, useValue: { baseUrl: upstream.url, cookieSecret: SECRET } }],
+      exports: [UPSTREAM_CONFIG],
+    })
     class ConfigModule {}
     const { app, url } = await startApp([
       TokenKeeperModule.forRootAsync({
@@ -236,7 +243,11 @@ describe('configuring TokenKeeperModule', () => {
     const { keeper, upstream } = await setup('refreshToken');
     const { url } = await startApp([TokenKeeperModule.forRoot({ keeper, sessionKey: (request) => request.headers['x-user'] })]);
     const as = (user?: string) => ({ 'content-type': 'application/json', ...(user && { 'x-user': user }) });
-    const login = await fetch(`${url}/login`, { method: 'POST', headers: as('u-42'), body: JSON.stringify(teletracker.credentials('grace')) });
+    const login = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers: as('u-42'),
+      body: JSON.stringify(teletracker.credentials('grace')),
+    });
     expect(login.status).toBe(200);
     expect(login.headers.getSetCookie()).toEqual([]);
     expect((await keeper.session('u-42').state()).status).toBe('active');

@@ -12,7 +12,9 @@ describe('the @UpstreamSession() parameter type', () => {
 
   it('narrows login to the protocol’s credentials', () => {
     expectTypeOf<UpstreamSession<RefreshTokenCredentials>['login']>().parameter(0).toEqualTypeOf<RefreshTokenCredentials>();
-    expectTypeOf(upstreamSessionOf<RefreshTokenCredentials>).parameter(0).toEqualTypeOf<ExecutionContext>();
+    expectTypeOf(upstreamSessionOf<RefreshTokenCredentials>)
+      .parameter(0)
+      .toEqualTypeOf<ExecutionContext>();
     expectTypeOf(upstreamSessionOf<RefreshTokenCredentials>).returns.toEqualTypeOf<RequestSession<RefreshTokenCredentials>>();
   });
 

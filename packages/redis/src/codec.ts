@@ -35,7 +35,9 @@ export class SessionCodec {
     this.#keys = list.map((key, index) => {
       const bytes = keyBytes(key);
       if (!bytes) {
-        throw new TypeError(`RedisStore: encryptionKey${Array.isArray(keys) ? `[${index}]` : ''} must be 32 bytes (a Uint8Array, 64 hex digits or base64)`);
+        throw new TypeError(
+          `RedisStore: encryptionKey${Array.isArray(keys) ? `[${index}]` : ''} must be 32 bytes (a Uint8Array, 64 hex digits or base64)`,
+        );
       }
       return { id: createHash('sha256').update('tokenkeeper key id').update(bytes).digest('hex').slice(0, 8), key: bytes };
     });
@@ -119,7 +121,13 @@ function parsePayload(json: string): Payload {
   if (!ok) throw unreadable('has missing or mistyped fields');
   const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt } = tokens as unknown as TokenSet;
   return {
-    tokens: { accessToken, expiresAt, issuedAt, ...(refreshToken !== undefined && { refreshToken }), ...(refreshExpiresAt !== undefined && { refreshExpiresAt }) },
+    tokens: {
+      accessToken,
+      expiresAt,
+      issuedAt,
+      ...(refreshToken !== undefined && { refreshToken }),
+      ...(refreshExpiresAt !== undefined && { refreshExpiresAt }),
+    },
     service: payload?.service === true,
   };
 }

@@ -129,7 +129,10 @@ export class RedisConnection {
         if (error === undefined) resolve(value as T);
         else reject(storeError(error));
       };
-      const timer = setTimeout(() => finish(new AuthError('STORE_UNAVAILABLE', `Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+      const timer = setTimeout(
+        () => finish(new AuthError('STORE_UNAVAILABLE', `Redis did not answer within ${this.commandTimeoutMs} ms`)),
+        this.commandTimeoutMs,
+      );
       timer.unref();
       const run = () => {
         if (settled) return; // timed out while waiting for the connection: never send it late
@@ -139,7 +142,10 @@ export class RedisConnection {
         } catch (error) {
           sent = Promise.reject(error);
         }
-        sent.then((value) => finish(undefined, value), (error: unknown) => finish(error ?? new Error('unknown')));
+        sent.then(
+          (value) => finish(undefined, value),
+          (error: unknown) => finish(error ?? new Error('unknown')),
+        );
       };
       const ready = this.#whenReady();
       if (ready) ready.then(run);

@@ -36,7 +36,10 @@ export class RedisLock implements Lock {
 
   constructor(options: RedisLockOptions = {}) {
     this.#retryDelayMs = positive('retryDelayMs', options?.retryDelayMs ?? REDIS_DEFAULTS.retryDelayMs);
-    this.#maxRetryDelayMs = Math.max(this.#retryDelayMs, positive('maxRetryDelayMs', options?.maxRetryDelayMs ?? REDIS_DEFAULTS.maxRetryDelayMs));
+    this.#maxRetryDelayMs = Math.max(
+      this.#retryDelayMs,
+      positive('maxRetryDelayMs', options?.maxRetryDelayMs ?? REDIS_DEFAULTS.maxRetryDelayMs),
+    );
     this.#connection = new RedisConnection('RedisLock', options);
   }
 

@@ -113,7 +113,10 @@ describe('RedisLock', () => {
   it('fails with STORE_UNAVAILABLE when Redis cannot be reached', async () => {
     const lock = new RedisLock({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 200 });
     onCleanup(() => lock.close());
-    expect(await rejection(() => lock.acquire('user-1', { ttlMs: 1_000, waitMs: 1_000 }))).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+    expect(await rejection(() => lock.acquire('user-1', { ttlMs: 1_000, waitMs: 1_000 }))).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      status: 503,
+    });
   });
 
   it('rejects invalid retry delays, naming the option', () => {

@@ -90,7 +90,10 @@ describe('four app instances on one Redis', () => {
     await before.kill();
 
     const after = await startWorker(config);
-    const tallies = [await after.call<Tally>('burst', { key: 'user-1', count: 5 }), await after.call<Tally>('burst', { key: 'user-2', count: 5 })];
+    const tallies = [
+      await after.call<Tally>('burst', { key: 'user-1', count: 5 }),
+      await after.call<Tally>('burst', { key: 'user-2', count: 5 }),
+    ];
 
     expect(sumTallies(tallies)).toEqual({ '200': 10 });
     expect(upstream.stats.logins).toBe(2);
@@ -99,7 +102,10 @@ describe('four app instances on one Redis', () => {
   it('see a logout on one instance on the next request to another', async () => {
     const upstream = await upstreamWith();
     const config = configFor(upstream, { keeper: { keepAlive: false } });
-    const [first, second] = (await startWorkers(2, config)) as [Awaited<ReturnType<typeof startWorker>>, Awaited<ReturnType<typeof startWorker>>];
+    const [first, second] = (await startWorkers(2, config)) as [
+      Awaited<ReturnType<typeof startWorker>>,
+      Awaited<ReturnType<typeof startWorker>>,
+    ];
     await first.call('login', { key: 'user-1', credentials: ADA });
     expect(await second.call('burst', { key: 'user-1', count: 1 })).toEqual({ '200': 1 });
 

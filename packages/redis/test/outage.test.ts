@@ -75,7 +75,10 @@ function traffic(keepers: TokenKeeper<typeof ADA>[], key: string): { seen: Set<s
 
 describe('when Redis goes down', () => {
   it('answers requests, logins and logouts with STORE_UNAVAILABLE (503), with no token in the error', async () => {
-    const { redis, instances: [first, second] } = await outage();
+    const {
+      redis,
+      instances: [first, second],
+    } = await outage();
     await first.session('user-1').login(ADA);
     const token = await first.session('user-1').token();
     await redis.stop({ keepData: true });
@@ -110,7 +113,11 @@ describe('when Redis goes down', () => {
   });
 
   it('leaves no half-applied write: a login and a logout that failed while it was down changed nothing', async () => {
-    const { redis, prefix, instances: [first, second] } = await outage();
+    const {
+      redis,
+      prefix,
+      instances: [first, second],
+    } = await outage();
     await first.session('user-1').login(ADA);
     const raw = rawRedis(redis.url);
     const before = await raw.hgetall(`${prefix}:{user-1}:session`);

@@ -275,7 +275,13 @@ describe('RedisStore connections', () => {
     await server.stop();
     expect(await rejection(() => sessions.set('user-2', record(), null, HOUR_MS))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await server.start();
-    await eventually(async () => (await sessions.get('user-2').then(() => true, () => false)));
+    await eventually(
+      async () =>
+        await sessions.get('user-2').then(
+          () => true,
+          () => false,
+        ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await sessions.get('user-2')).toBeUndefined();
   });

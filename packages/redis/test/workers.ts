@@ -111,4 +111,3 @@ function newestMtime(dir: string): number {
   }
   return newest;
 }
-

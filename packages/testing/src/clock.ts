@@ -52,8 +52,7 @@ export function createManualClock(startAt: number = Date.now()): ManualClock {
     for (const entry of timers) {
       const timer = entry[1];
       if (timer.dueAt > until) continue;
-      if (!earliest || timer.dueAt < earliest[1].dueAt
-        || (timer.dueAt === earliest[1].dueAt && timer.sequence < earliest[1].sequence)) {
+      if (!earliest || timer.dueAt < earliest[1].dueAt || (timer.dueAt === earliest[1].dueAt && timer.sequence < earliest[1].sequence)) {
         earliest = entry;
       }
     }

@@ -1,14 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { httpDate, jsonReply, textReply, type Reply } from './http.js';
+import { httpDate, jsonReply, type Reply, textReply } from './http.js';
 import type { FakeProtocol } from './options.js';
 
 /** What can go wrong with one answer; see the README's table for exactly what each sends. */
 export type FaultKind =
-  | 'status500' | 'status502' | 'status503' | 'status429'
-  | 'timeout' | 'hang' | 'reset'
-  | 'malformedJson' | 'htmlError' | 'ssoPage' | 'ssoRedirect' | 'hugeBody' | 'emptyBody' | 'truncated'
-  | 'crlfToken' | 'missingExpiry' | 'pastExpiry' | 'stringLifetime' | 'extraFields'
-  | 'rotateThen500' | 'expired';
+  | 'status500'
+  | 'status502'
+  | 'status503'
+  | 'status429'
+  | 'timeout'
+  | 'hang'
+  | 'reset'
+  | 'malformedJson'
+  | 'htmlError'
+  | 'ssoPage'
+  | 'ssoRedirect'
+  | 'hugeBody'
+  | 'emptyBody'
+  | 'truncated'
+  | 'crlfToken'
+  | 'missingExpiry'
+  | 'pastExpiry'
+  | 'stringLifetime'
+  | 'extraFields'
+  | 'rotateThen500'
+  | 'expired';
 
 /** The kinds of endpoint a fault can be aimed at. */
 export type FaultEndpoint = 'login' | 'refresh' | 'api' | 'logout';
@@ -41,14 +57,37 @@ export interface ArmedFault {
 /** Faults that let the protocol answer and then change its successful token response. */
 export type ShapeFault = 'crlfToken' | 'missingExpiry' | 'pastExpiry' | 'stringLifetime' | 'extraFields' | 'rotateThen500';
 const SHAPE_FAULTS: ReadonlySet<FaultKind> = new Set<ShapeFault>([
-  'crlfToken', 'missingExpiry', 'pastExpiry', 'stringLifetime', 'extraFields', 'rotateThen500',
+  'crlfToken',
+  'missingExpiry',
+  'pastExpiry',
+  'stringLifetime',
+  'extraFields',
+  'rotateThen500',
 ]);
 const TOKEN_ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh'];
 const ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh', 'api', 'logout'];
 const ALL_KINDS: ReadonlySet<string> = new Set<FaultKind>([
-  'status500', 'status502', 'status503', 'status429', 'timeout', 'hang', 'reset', 'malformedJson', 'htmlError',
-  'ssoPage', 'ssoRedirect', 'hugeBody', 'emptyBody', 'truncated', 'crlfToken', 'missingExpiry', 'pastExpiry',
-  'stringLifetime', 'extraFields', 'rotateThen500', 'expired',
+  'status500',
+  'status502',
+  'status503',
+  'status429',
+  'timeout',
+  'hang',
+  'reset',
+  'malformedJson',
+  'htmlError',
+  'ssoPage',
+  'ssoRedirect',
+  'hugeBody',
+  'emptyBody',
+  'truncated',
+  'crlfToken',
+  'missingExpiry',
+  'pastExpiry',
+  'stringLifetime',
+  'extraFields',
+  'rotateThen500',
+  'expired',
 ]);
 const DEFAULT_TIMEOUT_DELAY_MS = 30_000;
 
@@ -62,7 +101,8 @@ function whereNotApplicable(protocol: FakeProtocol, endpoint: FaultEndpoint, kin
   if (kind === 'expired' && endpoint !== 'api') return "'expired' applies to 'api' calls only";
   if (kind === 'rotateThen500' && endpoint !== 'refresh') return "'rotateThen500' applies to 'refresh' calls only";
   if (isShapeFault(kind) && !TOKEN_ENDPOINTS.includes(endpoint)) return `'${kind}' applies to 'login' and 'refresh' calls only`;
-  if ((kind === 'missingExpiry' || kind === 'pastExpiry') && protocol === 'sessionRenew') return `sessionRenew responses carry no expiry, so '${kind}' cannot apply`;
+  if ((kind === 'missingExpiry' || kind === 'pastExpiry') && protocol === 'sessionRenew')
+    return `sessionRenew responses carry no expiry, so '${kind}' cannot apply`;
   if (kind === 'stringLifetime' && protocol !== 'refreshToken') return "'stringLifetime' applies to refreshToken only";
   return undefined;
 }
@@ -112,20 +152,30 @@ const SSO_REDIRECT_URL = 'http://127.0.0.1:1/adfs/ls?client=x';
 /** The fixed answer of a fault that replaces the whole response, or undefined for the others. */
 export function faultReply(kind: FaultKind): Reply | undefined {
   switch (kind) {
-    case 'status500': return textReply(500, 'Internal Server Error');
-    case 'status502': return textReply(502, 'Bad Gateway');
-    case 'status503': return textReply(503, 'Service Unavailable');
-    case 'status429': return { ...textReply(429, 'Too Many Requests'), headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' } };
-    case 'malformedJson': return { ...jsonReply(200, null), body: '{"token": "abc' };
-    case 'htmlError': return textReply(500, HTML_ERROR_PAGE, 'text/html; charset=utf-8');
-    case 'ssoPage': return textReply(200, SSO_LOGIN_PAGE, 'text/html; charset=utf-8');
-    case 'ssoRedirect': return { status: 302, headers: { location: SSO_REDIRECT_URL }, body: '' };
-    case 'emptyBody': return { status: 200, headers: { 'content-type': 'application/json' }, body: '' };
+    case 'status500':
+      return textReply(500, 'Internal Server Error');
+    case 'status502':
+      return textReply(502, 'Bad Gateway');
+    case 'status503':
+      return textReply(503, 'Service Unavailable');
+    case 'status429':
+      return { ...textReply(429, 'Too Many Requests'), headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' } };
+    case 'malformedJson':
+      return { ...jsonReply(200, null), body: '{"token": "abc' };
+    case 'htmlError':
+      return textReply(500, HTML_ERROR_PAGE, 'text/html; charset=utf-8');
+    case 'ssoPage':
+      return textReply(200, SSO_LOGIN_PAGE, 'text/html; charset=utf-8');
+    case 'ssoRedirect':
+      return { status: 302, headers: { location: SSO_REDIRECT_URL }, body: '' };
+    case 'emptyBody':
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '' };
     case 'hugeBody': {
       const envelope = '{"padding":""}';
       return { ...jsonReply(200, null), body: `{"padding":"${'x'.repeat(HUGE_BODY_BYTES - envelope.length)}"}` };
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { jsonReply, listen, readBody, sendReply } from './http.js';
-import { RecordedRequests, type ReceivedRequest } from './requests.js';
+import { type ReceivedRequest, RecordedRequests } from './requests.js';
 
 /** A loopback server that answers everything with 200 `{"ok":true}` and remembers what it got. */
 export interface RecordingServer {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../src/index.js';
-import { ADA, GRACE, basic, basicAuthLogin, bearer, postJson, sensuRefresh, useUpstreams, type SensuTokens } from './helpers.js';
+import { ADA, basic, basicAuthLogin, bearer, GRACE, postJson, type SensuTokens, sensuRefresh, useUpstreams } from './helpers.js';
 
 const FIVE_MINUTES_MS = 5 * 60_000;
 const TWELVE_HOURS_MS = 12 * 3_600_000;
@@ -89,7 +89,11 @@ describe('basicAuth (Sensu) fake upstream', () => {
     it('refuses a Basic header with 400', async () => {
       const upstream = await start({ protocol: 'basicAuth' });
       const login = await basicAuthLogin(upstream);
-      const res = await postJson(`${upstream.url}/auth/token`, { refresh_token: login.refresh_token }, { authorization: basic('ada', ADA.password) });
+      const res = await postJson(
+        `${upstream.url}/auth/token`,
+        { refresh_token: login.refresh_token },
+        { authorization: basic('ada', ADA.password) },
+      );
       expect(res.status).toBe(400);
     });
 
@@ -131,10 +135,12 @@ describe('basicAuth (Sensu) fake upstream', () => {
     it('logs the user out when two refreshes of one session race', async () => {
       const upstream = await start({ protocol: 'basicAuth' });
       const login = await basicAuthLogin(upstream);
-      const statuses = (await Promise.all([
-        sensuRefresh(upstream, login.access_token, login.refresh_token),
-        sensuRefresh(upstream, login.access_token, login.refresh_token),
-      ])).map((res) => res.status);
+      const statuses = (
+        await Promise.all([
+          sensuRefresh(upstream, login.access_token, login.refresh_token),
+          sensuRefresh(upstream, login.access_token, login.refresh_token),
+        ])
+      ).map((res) => res.status);
       expect(statuses.sort()).toEqual([200, 400]);
       expect(upstream.tokenOwner(login.access_token)).toBeUndefined();
     });

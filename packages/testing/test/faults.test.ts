@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../src/index.js';
 import {
-  ADA, basicAuthLogin, bearer, postJson, refreshTokenLogin, sensuRefresh, sessionRenewLogin, useUpstreams,
-  type RefreshTokenBody, type SensuTokens,
+  ADA,
+  basicAuthLogin,
+  bearer,
+  postJson,
+  type RefreshTokenBody,
+  refreshTokenLogin,
+  type SensuTokens,
+  sensuRefresh,
+  sessionRenewLogin,
+  useUpstreams,
 } from './helpers.js';
 
 function refreshTokenLoginRequest(url: string): Promise<Response> {
@@ -126,7 +134,13 @@ describe('fault injection', () => {
       upstream.faults.next('login', 'hang');
       const pending = postJson(`${upstream.url}/user/authenticate`, ADA);
       await expect.poll(() => upstream.requests.length).toBe(1);
-      const outcome = await Promise.race([pending.then(() => 'answered', () => 'failed'), delay(100).then(() => 'still waiting')]);
+      const outcome = await Promise.race([
+        pending.then(
+          () => 'answered',
+          () => 'failed',
+        ),
+        delay(100).then(() => 'still waiting'),
+      ]);
       expect(outcome).toBe('still waiting');
       await upstream.close();
       await expect(pending).rejects.toThrow();

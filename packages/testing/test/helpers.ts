@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../src/index.js';
+import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from '../src/index.js';
 
 /** Starts a fake upstream that is closed after the current test. */
 export function useUpstreams(): (options: FakeUpstreamOptions) => Promise<FakeUpstream> {

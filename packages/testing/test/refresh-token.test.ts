@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../src/index.js';
-import { ADA, GRACE, bearer, postJson, refreshTokenLogin, useUpstreams, type RefreshTokenBody } from './helpers.js';
+import { ADA, bearer, GRACE, postJson, type RefreshTokenBody, refreshTokenLogin, useUpstreams } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const START_AT = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -111,7 +111,10 @@ describe('refreshToken fake upstream', () => {
     it('accepts refresh_token in a form-urlencoded body', async () => {
       const upstream = await start({ protocol: 'refreshToken' });
       const login = await refreshTokenLogin(upstream);
-      const res = await fetch(`${upstream.url}/auth/refresh`, { method: 'POST', body: new URLSearchParams({ refresh_token: login.refreshToken }) });
+      const res = await fetch(`${upstream.url}/auth/refresh`, {
+        method: 'POST',
+        body: new URLSearchParams({ refresh_token: login.refreshToken }),
+      });
       expect(res.status).toBe(200);
     });
 
@@ -126,7 +129,9 @@ describe('refreshToken fake upstream', () => {
     it('lets only one of two concurrent refreshes with the same token succeed', async () => {
       const upstream = await start({ protocol: 'refreshToken' });
       const login = await refreshTokenLogin(upstream);
-      const statuses = (await Promise.all([refresh(upstream.url, login.refreshToken), refresh(upstream.url, login.refreshToken)])).map((r) => r.status);
+      const statuses = (await Promise.all([refresh(upstream.url, login.refreshToken), refresh(upstream.url, login.refreshToken)])).map(
+        (r) => r.status,
+      );
       expect(statuses.sort()).toEqual([200, 401]);
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, startFakeUpstream, startRecordingServer, type FakeUpstreamOptions } from '../src/index.js';
+import { createManualClock, type FakeUpstreamOptions, startFakeUpstream, startRecordingServer } from '../src/index.js';
 import { ADA, basic, bearer, postJson, refreshTokenLogin, sessionRenewLogin, useClosables, useUpstreams } from './helpers.js';
 
 const START_AT = Date.UTC(2030, 0, 1, 0, 0, 0);
@@ -112,7 +112,13 @@ describe('fake upstream server', () => {
       const upstream = await start({ protocol: 'sessionRenew', clock, clockSkewMs: 10_000 });
       await fetch(`${upstream.url}/public?x=1`, { headers: { authorization: 'Bearer abc' } });
       expect(upstream.requests).toEqual([
-        { method: 'GET', path: '/public?x=1', authorization: 'Bearer abc', headers: expect.objectContaining({ authorization: 'Bearer abc' }), at: START_AT },
+        {
+          method: 'GET',
+          path: '/public?x=1',
+          authorization: 'Bearer abc',
+          headers: expect.objectContaining({ authorization: 'Bearer abc' }),
+          at: START_AT,
+        },
       ]);
     });
 
@@ -189,8 +195,15 @@ describe('fake upstream server', () => {
       expect(upstream.stats).toMatchObject({ logins: 1, apiCalls: 2, rejected: 1 });
       upstream.stats.reset();
       expect(upstream.stats).toMatchObject({
-        logins: 0, loginFailures: 0, renewals: 0, refreshes: 0, refreshFailures: 0,
-        reuseDetections: 0, logouts: 0, apiCalls: 0, rejected: 0,
+        logins: 0,
+        loginFailures: 0,
+        renewals: 0,
+        refreshes: 0,
+        refreshFailures: 0,
+        reuseDetections: 0,
+        logouts: 0,
+        apiCalls: 0,
+        rejected: 0,
       });
     });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../src/index.js';
-import { ADA, GRACE, bearer, postJson, sessionRenewLogin, useUpstreams } from './helpers.js';
+import { ADA, bearer, GRACE, postJson, sessionRenewLogin, useUpstreams } from './helpers.js';
 
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 
@@ -158,7 +158,8 @@ describe('sessionRenew fake upstream', () => {
     it('keeps the org of the renewed session', async () => {
       const upstream = await start({ protocol: 'sessionRenew' });
       const old = await sessionRenewLogin(upstream, GRACE, 8);
-      const renewed = ((await (await fetch(`${upstream.url}/user/authenticate`, { headers: bearer(old) })).json()) as { token: string }).token;
+      const renewed = ((await (await fetch(`${upstream.url}/user/authenticate`, { headers: bearer(old) })).json()) as { token: string })
+        .token;
       const me = await (await fetch(`${upstream.url}/user/users/me`, { headers: bearer(renewed) })).json();
       expect(me).toMatchObject({ currentOrg: { id: 8 } });
     });

@@ -88,4 +88,3 @@ export function authErrorResponse(error: unknown): { status: number; body: { err
   if (!(error instanceof AuthError)) return undefined;
   return { status: error.status, body: { error: error.code, message: error.message } };
 }
-

@@ -1,9 +1,9 @@
+import { AuthError } from '../errors.js';
 import { describeAnswer, type UpstreamResponse } from '../http.js';
 import { checkToken, expiryFrom, type TokenSet } from '../tokens.js';
 import { credentialObject, credentialString, endpoint, expectSuccess, parseJsonAnswer } from './answers.js';
 import { defineProtocol } from './define.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
-import { AuthError } from '../errors.js';
 
 /** Credentials for seed 002 (HTTP Basic). */
 export interface BasicAuthCredentials {

@@ -50,8 +50,7 @@ export function defineProtocol<Credentials>(definition: ProtocolDefinition<Crede
   const header = (definition.header ?? 'authorization').toLowerCase();
   const prefix = definition.scheme === '' ? '' : `${definition.scheme ?? 'Bearer'} `;
   const signal = definition.expirySignal ?? [401];
-  const isExpirySignal =
-    typeof signal === 'function' ? signal : (answer: UpstreamAnswer) => signal.includes(answer.status);
+  const isExpirySignal = typeof signal === 'function' ? signal : (answer: UpstreamAnswer) => signal.includes(answer.status);
   const refresh = definition.refresh;
   const baseUrl = base.href.endsWith('/') ? base.href : `${base.href}/`;
 

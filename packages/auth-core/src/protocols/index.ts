@@ -1,6 +1,6 @@
-export type { Protocol, UpstreamAnswer } from './protocol.js';
+export { expectSuccess, parseJsonAnswer, type StatusMeaning, textOrJsonAnswer } from './answers.js';
+export { type BasicAuthCredentials, type BasicAuthOptions, basicAuth } from './basic-auth.js';
 export { defineProtocol, type ProtocolDefinition } from './define.js';
-export { expectSuccess, parseJsonAnswer, textOrJsonAnswer, type StatusMeaning } from './answers.js';
-export { sessionRenew, type SessionRenewCredentials, type SessionRenewOptions } from './session-renew.js';
-export { refreshToken, type RefreshTokenCredentials, type RefreshTokenFields, type RefreshTokenOptions } from './refresh-token.js';
-export { basicAuth, type BasicAuthCredentials, type BasicAuthOptions } from './basic-auth.js';
+export type { Protocol, UpstreamAnswer } from './protocol.js';
+export { type RefreshTokenCredentials, type RefreshTokenFields, type RefreshTokenOptions, refreshToken } from './refresh-token.js';
+export { type SessionRenewCredentials, type SessionRenewOptions, sessionRenew } from './session-renew.js';

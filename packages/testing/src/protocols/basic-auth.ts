@@ -1,7 +1,7 @@
-import { basicCredentials, bearerToken, isBasicAuthorization, jsonReply, parseJsonObject, textReply, type Reply } from '../http.js';
 import type { ShapeFault } from '../faults.js';
+import { basicCredentials, bearerToken, isBasicAuthorization, jsonReply, parseJsonObject, type Reply, textReply } from '../http.js';
 import type { RefreshToken, Session } from '../tokens.js';
-import { EXTRA_FIELDS, findUser, withCrlf, type ProtocolDefinition, type RequestContext, type UpstreamState } from './protocol.js';
+import { EXTRA_FIELDS, findUser, type ProtocolDefinition, type RequestContext, type UpstreamState, withCrlf } from './protocol.js';
 
 /** A refresh or logout request that passed the checks common to both, or the answer refusing it. */
 type RefreshCheck = { refused: Reply; reused?: undefined } | { refused?: undefined; reused: boolean; record: RefreshToken };

@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { bearerToken, jsonReply, parseFormFields, type Reply } from '../http.js';
 import type { ShapeFault } from '../faults.js';
+import { bearerToken, jsonReply, parseFormFields, type Reply } from '../http.js';
 import type { Session } from '../tokens.js';
-import { EXTRA_FIELDS, findUser, userById, withCrlf, type ProtocolDefinition, type RequestContext, type UpstreamState } from './protocol.js';
+import {
+  EXTRA_FIELDS,
+  findUser,
+  type ProtocolDefinition,
+  type RequestContext,
+  type UpstreamState,
+  userById,
+  withCrlf,
+} from './protocol.js';
 
 /**
  * Seed 001, TeleTracker bearer tokens: log in with username and password (JSON, form or

@@ -1,6 +1,6 @@
-import { bearerToken, jsonReply, parseJsonObject, textReply, type Reply } from '../http.js';
 import type { ShapeFault } from '../faults.js';
-import { EXTRA_FIELDS, findUser, withCrlf, type ProtocolDefinition, type RequestContext, type UpstreamState } from './protocol.js';
+import { bearerToken, jsonReply, parseJsonObject, type Reply, textReply } from '../http.js';
+import { EXTRA_FIELDS, findUser, type ProtocolDefinition, type RequestContext, type UpstreamState, withCrlf } from './protocol.js';
 
 /**
  * Seed 000, Resolver Core session tokens: log in with email, password and org; renew the
@@ -18,8 +18,12 @@ export function sessionRenewProtocol(state: UpstreamState): ProtocolDefinition {
   function login({ body, shapeFault }: RequestContext): Reply {
     const fields = parseJsonObject(body);
     const selectedOrg = fields?.selectedOrg ?? undefined;
-    if (!fields || typeof fields.email !== 'string' || typeof fields.password !== 'string'
-      || (selectedOrg !== undefined && !Number.isInteger(selectedOrg))) {
+    if (
+      !fields ||
+      typeof fields.email !== 'string' ||
+      typeof fields.password !== 'string' ||
+      (selectedOrg !== undefined && !Number.isInteger(selectedOrg))
+    ) {
       stats.loginFailures++;
       return jsonReply(400, { message: 'Body must be JSON {email, password, selectedOrg?}' });
     }
