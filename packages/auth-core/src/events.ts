@@ -1,6 +1,7 @@
 import type { AuthError, UpstreamDetails } from './errors.js';
 
-interface EventBase {
+/** What every event carries. */
+export interface EventBase {
   /** The session key. */
   key: string;
   /** The protocol's name. */

@@ -2,8 +2,8 @@ export { authErrorResponse, RequestSession, sessionKeyOf } from './adapter/reque
 export { SessionCookie, type SessionCookieOptions } from './adapter/session-cookie.js';
 export { type Clock, type ClockTimer, systemClock } from './clock.js';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';
-export { AUTH_ERROR_STATUS, AuthError, type AuthErrorCode, isAuthError, type UpstreamDetails } from './errors.js';
-export type { RenewalTrigger, TokenKeeperEventName, TokenKeeperEvents } from './events.js';
+export { AUTH_ERROR_STATUS, AuthError, type AuthErrorCode, type AuthErrorOptions, isAuthError, type UpstreamDetails } from './errors.js';
+export type { EventBase, RenewalTrigger, TokenKeeperEventName, TokenKeeperEvents } from './events.js';
 export type { UpstreamClient, UpstreamResponse } from './http.js';
 export { type CallOptions, type KeeperStats, type LoginOptions, type SessionState, TokenKeeper } from './keeper.js';
 export { keyHash } from './logging.js';

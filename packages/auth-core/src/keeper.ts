@@ -59,7 +59,7 @@ const MAX_KEY_LENGTH = 1024;
  * refreshes and retries once on the expiry signal, and never runs two renewals of one session
  * at once. Adapters only ever talk to this class (through {@link Session}).
  *
- * What a request does, by the state of its token (see {@link TokenKeeper.ready}):
+ * What a request does, by the state of its token:
  * fresh → use it; in the refresh window → use it while one background renewal runs;
  * expired (or within `expiryMarginMs`) → wait for the renewal.
  *
