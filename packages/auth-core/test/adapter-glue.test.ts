@@ -106,6 +106,27 @@ describe('RequestSession', () => {
     await expect(session.state()).resolves.toEqual({ status: 'none' });
   });
 
+  it('waits for a key an async sessionKey function is still resolving', async () => {
+    const session = new RequestSession(keeper, Promise.resolve(42));
+    expect(session.key).toBeUndefined();
+    await expect(session.state()).resolves.toEqual({ status: 'none' });
+    expect(session.key).toBe('42');
+  });
+
+  it('surfaces a rejected key from the methods that need it, and never as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const session = new RequestSession(keeper, Promise.reject(new Error('directory unavailable')));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await expect(session.fetch('/x')).rejects.toThrow('directory unavailable');
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('clears the cookie on logout even without a live session', async () => {
     const headers: string[] = [];
     const cookie = new SessionCookie({ secret: SECRET });

@@ -220,6 +220,7 @@ describe('options', () => {
       [{ username: 'ada' }, 'credentials.password must be a non-empty string'],
       [{ username: 'a:b', password: 'x' }, 'credentials.username must not contain ":"'],
       [{ username: 'ada\r\nX-Injected: 1', password: 'x' }, 'credentials.username contains control characters'],
+      [{ username: 'ada', password: 'p'.repeat(4_097) }, 'credentials.password is longer than 4096 characters'],
     ];
     for (const [credentials, message] of cases) {
       expect(await rejection(() => session.login(credentials))).toMatchObject({ code: 'INVALID_CREDENTIALS', message });

@@ -34,7 +34,7 @@ export class UpstreamSessions {
 
   /** A new session for `request`, keyed by the `sessionKey` function or the signed cookie. */
   build(request: UpstreamRequest, response: ServerResponse): RequestSession<any> {
-    if (this.#sessionKey) return new RequestSession(this.keeper, sessionKeyOf(this.#sessionKey(request)));
+    if (this.#sessionKey) return new RequestSession(this.keeper, keyFrom(this.#sessionKey(request)));
     const cookie = this.#cookie!;
     return new RequestSession(this.keeper, cookie.read(request.headers.cookie), {
       cookie,
@@ -85,4 +85,9 @@ function appendSetCookie(response: ServerResponse, header: string): void {
   const previous = response.getHeader('set-cookie');
   const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
   response.setHeader('set-cookie', [...list, header]);
+}
+
+/** A key, or the promise an async `sessionKey` function returned (RequestSession awaits and checks it). */
+function keyFrom(value: unknown): string | undefined | PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function' ? (value as PromiseLike<unknown>) : sessionKeyOf(value);
 }

@@ -10,27 +10,44 @@ import type { SessionCookie } from './session-cookie.js';
 export class RequestSession<Credentials = unknown> {
   readonly keeper: TokenKeeper<Credentials>;
   #key: string | undefined;
+  /** A key an app's async `sessionKey` function is still resolving; every method waits for it. */
+  #pendingKey: Promise<string | undefined> | undefined;
   readonly #cookie: SessionCookie | undefined;
   readonly #setCookie: ((header: string) => void) | undefined;
 
+  /**
+   * @param key The session key, or a promise of one (an async `sessionKey` function's answer:
+   * it is passed through {@link sessionKeyOf}, and a rejection surfaces from each method that
+   * needs the key instead of going unhandled).
+   */
   constructor(
     keeper: TokenKeeper<Credentials>,
-    key: string | undefined,
+    key: string | undefined | PromiseLike<unknown>,
     cookie?: { cookie: SessionCookie; setCookie(header: string): void },
   ) {
     this.keeper = keeper;
-    this.#key = key;
+    if (isPromiseLike(key)) {
+      this.#pendingKey = Promise.resolve(key).then((resolved) => {
+        this.#key = sessionKeyOf(resolved);
+        this.#pendingKey = undefined;
+        return this.#key;
+      });
+      this.#pendingKey.catch(() => {}); // reported to whoever uses the session, not as unhandled
+    } else {
+      this.#key = key;
+    }
     this.#cookie = cookie?.cookie;
     this.#setCookie = cookie?.setCookie;
   }
 
-  /** The session key of this request, if it has one. */
+  /** The session key of this request, if it has one (undefined while an async key is resolving). */
   get key(): string | undefined {
     return this.#key;
   }
 
   /** Logs in; with the built-in cookie, under a fresh session id (the previous session is logged out). */
   async login(credentials: Credentials, options?: LoginOptions): Promise<SessionState> {
+    if (this.#pendingKey) await this.#pendingKey;
     if (!this.#cookie) return this.keeper.login(this.#requireKey(), credentials, options);
     const previous = this.#key;
     const { id, header } = this.#cookie.issue();
@@ -50,6 +67,7 @@ export class RequestSession<Credentials = unknown> {
   }
 
   async logout(options?: CallOptions): Promise<void> {
+    if (this.#pendingKey) await this.#pendingKey;
     const key = this.#key;
     if (this.#cookie) {
       this.#key = undefined;
@@ -58,8 +76,9 @@ export class RequestSession<Credentials = unknown> {
     if (key) await this.keeper.logout(key, options);
   }
 
-  state(): Promise<SessionState> {
-    return this.#key ? this.keeper.state(this.#key) : Promise.resolve({ status: 'none' });
+  async state(): Promise<SessionState> {
+    if (this.#pendingKey) await this.#pendingKey;
+    return this.#key ? this.keeper.state(this.#key) : { status: 'none' };
   }
 
   #requireKey(): string {
@@ -68,12 +87,17 @@ export class RequestSession<Credentials = unknown> {
   }
 
   #withKey<T>(call: (key: string) => Promise<T>): Promise<T> {
+    if (this.#pendingKey) return this.#pendingKey.then(() => call(this.#requireKey()));
     try {
       return call(this.#requireKey());
     } catch (error) {
       return Promise.reject(error);
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** A usable session key from whatever an app's `sessionKey` function returned, else `undefined`. */

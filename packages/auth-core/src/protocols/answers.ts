@@ -92,11 +92,17 @@ export function textOrJsonAnswer(
   return response.body.trim();
 }
 
-/** Reads a credentials field that must be a non-empty string without control characters. */
+const MAX_CREDENTIAL_LENGTH = 4096;
+
+/** Reads a credentials field that must be a non-empty string of at most 4,096 characters without control characters. */
 export function credentialString(credentials: Record<string, unknown>, field: string): string {
   const value = credentials[field];
   if (typeof value !== 'string' || value.length === 0) {
     throw new AuthError('INVALID_CREDENTIALS', `credentials.${field} must be a non-empty string`);
+  }
+  // No upstream takes more; refusing here beats an upstream 413/431 reported as its failure.
+  if (value.length > MAX_CREDENTIAL_LENGTH) {
+    throw new AuthError('INVALID_CREDENTIALS', `credentials.${field} is longer than ${MAX_CREDENTIAL_LENGTH} characters`);
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(value)) {
