@@ -294,9 +294,8 @@ export class TokenKeeper<Credentials = unknown> {
   /** Checks credentials without starting a session (seed 002's `GET /auth/test`). */
   async verifyCredentials(credentials: Credentials, options: CallOptions = {}): Promise<boolean> {
     if (this.#closed) throw closedError();
-    const verify = this.protocol.verifyCredentials;
-    if (!verify) throw new TypeError(`protocol ${this.protocol.name} cannot verify credentials`);
-    return verify(this.protocol.checkCredentials(credentials), this.#client(options.signal));
+    if (!this.protocol.verifyCredentials) throw new TypeError(`protocol ${this.protocol.name} cannot verify credentials`);
+    return this.protocol.verifyCredentials(this.protocol.checkCredentials(credentials), this.#client(options.signal));
   }
 
   /** Stops every timer and renewal; the process can exit once its own handles are closed. */

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { AuthError, checkToken, defineProtocol, parseJsonAnswer, TokenKeeper } from '../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { AuthError, basicAuth, checkToken, defineProtocol, type Protocol, parseJsonAnswer, TokenKeeper } from '../src/index.js';
 import { rejection, setup } from './harness.js';
 
 describe('defineProtocol', () => {
@@ -80,6 +80,12 @@ describe('defineProtocol', () => {
     } finally {
       await keeper.close();
     }
+  });
+});
+
+describe('protocol types', () => {
+  it('lets a protocol with specific credentials be used where any protocol is accepted', () => {
+    expectTypeOf(basicAuth({ baseUrl: 'http://127.0.0.1:9' })).toExtend<Protocol<unknown>>();
   });
 });
 

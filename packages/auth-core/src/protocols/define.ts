@@ -66,7 +66,7 @@ export function defineProtocol<Credentials>(definition: ProtocolDefinition<Crede
       ((tokens, now) => refresh !== undefined && (tokens.refreshExpiresAt === undefined || now < tokens.refreshExpiresAt)),
     refresh: refresh ?? (() => Promise.reject(new Error(`protocol ${definition.name} cannot refresh`))),
     logout: definition.logout ?? (async () => {}),
-    verifyCredentials: definition.verifyCredentials,
+    ...(definition.verifyCredentials && { verifyCredentials: definition.verifyCredentials }),
     authorize(headers, accessToken) {
       headers.set(header, prefix + accessToken);
     },

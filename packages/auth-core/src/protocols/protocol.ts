@@ -29,8 +29,8 @@ export interface Protocol<Credentials = unknown> {
   refresh(tokens: TokenSet, client: UpstreamClient): Promise<TokenSet>;
   /** Ends the session upstream, when the upstream has a way to. */
   logout(tokens: TokenSet, client: UpstreamClient): Promise<void>;
-  /** Checks credentials without starting a session; `undefined` when the upstream cannot. */
-  verifyCredentials: ((credentials: Credentials, client: UpstreamClient) => Promise<boolean>) | undefined;
+  /** Checks credentials without starting a session; absent when the upstream cannot. */
+  verifyCredentials?(credentials: Credentials, client: UpstreamClient): Promise<boolean>;
   /** Puts the access token on an outgoing request. */
   authorize(headers: Headers, accessToken: string): void;
   /** Whether an API answer means "your token has expired" (refresh once, retry once). */
