@@ -1,5 +1,6 @@
 export { authErrorResponse, RequestSession, sessionKeyOf } from './adapter/request-session.js';
 export { SessionCookie, type SessionCookieOptions } from './adapter/session-cookie.js';
+export { SessionSource, type SessionSourceOptions } from './adapter/session-source.js';
 export { type Clock, type ClockTimer, systemClock } from './clock.js';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';
 export { AUTH_ERROR_STATUS, AuthError, type AuthErrorCode, type AuthErrorOptions, isAuthError, type UpstreamDetails } from './errors.js';

@@ -1,11 +1,4 @@
-import {
-  authErrorResponse,
-  RequestSession,
-  SessionCookie,
-  type SessionCookieOptions,
-  sessionKeyOf,
-  TokenKeeper,
-} from '@tokenkeeper/auth-core';
+import { authErrorResponse, type RequestSession, SessionSource, type SessionSourceOptions, type TokenKeeper } from '@tokenkeeper/auth-core';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 
 /**
@@ -38,23 +31,12 @@ declare global {
   }
 }
 
-/** Options of {@link tokenKeeper}. */
-export interface TokenKeeperMiddlewareOptions {
-  /** The keeper that holds the sessions. Required. */
-  keeper: RegisteredKeeper;
-  /**
-   * For apps that already know their user: the session key of a request (`(req) => req.user?.id`),
-   * possibly async. A non-empty string (at most 1,024 characters) or a safe integer is a key;
-   * anything else means "no session". If it throws, the error goes to Express's error handling.
-   * Default: none, the built-in signed cookie (`cookie`) holds a random session id.
-   */
-  sessionKey?: (req: Request) => unknown;
-  /** The built-in session cookie; `cookie.secret` is required when there is no `sessionKey`. */
-  cookie?: SessionCookieOptions;
-}
+/** Options of {@link tokenKeeper}: a keeper, and a `sessionKey` function (`(req) => req.user?.id`) or the built-in `cookie`. */
+export type TokenKeeperMiddlewareOptions = SessionSourceOptions<Request, RegisteredKeeper>;
 
 /**
- * Attaches `req.upstream`, the request's session with the upstream.
+ * Attaches `req.upstream`, the request's session with the upstream. A `sessionKey` function
+ * that throws or rejects sends its error to Express's error handling when the session is used.
  *
  * @example
  * app.use(express.json(), tokenKeeper({ keeper, cookie: { secret: process.env.COOKIE_SECRET! } }));
@@ -63,23 +45,9 @@ export interface TokenKeeperMiddlewareOptions {
  * app.use(tokenKeeperErrors());
  */
 export function tokenKeeper(options: TokenKeeperMiddlewareOptions): RequestHandler {
-  const { keeper, sessionKey } = checkOptions(options);
-  if (sessionKey) {
-    return async (req, _res, next) => {
-      let key: string | undefined;
-      try {
-        key = sessionKeyOf(await sessionKey(req));
-      } catch (error) {
-        return next(error);
-      }
-      req.upstream = new RequestSession(keeper, key);
-      next();
-    };
-  }
-  const cookie = new SessionCookie(options.cookie!);
+  const source = new SessionSource<Request, RegisteredCredentials>(options, { adapter: 'tokenKeeper', request: 'request' });
   return (req, res, next) => {
-    const setCookie = (header: string) => void res.append('set-cookie', header);
-    req.upstream = new RequestSession(keeper, cookie.read(req.headers.cookie), { cookie, setCookie });
+    req.upstream = source.sessionFor(req, req.headers.cookie, (header) => void res.append('set-cookie', header));
     next();
   };
 }
@@ -94,19 +62,4 @@ export function tokenKeeperErrors(): ErrorRequestHandler {
     if (!answer || res.headersSent) return next(error);
     res.status(answer.status).json(answer.body);
   };
-}
-
-function checkOptions(options: TokenKeeperMiddlewareOptions) {
-  if (typeof options !== 'object' || options === null) throw new TypeError('tokenKeeper: options must be an object');
-  if (!(options.keeper instanceof TokenKeeper)) throw new TypeError('tokenKeeper: keeper must be a TokenKeeper');
-  if (options.sessionKey !== undefined && typeof options.sessionKey !== 'function') {
-    throw new TypeError('tokenKeeper: sessionKey must be a function of the request');
-  }
-  if (options.sessionKey !== undefined && options.cookie !== undefined) {
-    throw new TypeError('tokenKeeper: give either sessionKey or cookie, not both');
-  }
-  if (options.sessionKey === undefined && options.cookie?.secret === undefined) {
-    throw new TypeError('tokenKeeper: cookie.secret is required when there is no sessionKey function');
-  }
-  return { keeper: options.keeper, sessionKey: options.sessionKey };
 }

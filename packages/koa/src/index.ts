@@ -1,11 +1,4 @@
-import {
-  authErrorResponse,
-  RequestSession,
-  SessionCookie,
-  type SessionCookieOptions,
-  sessionKeyOf,
-  TokenKeeper,
-} from '@tokenkeeper/auth-core';
+import { authErrorResponse, type RequestSession, SessionSource, type SessionSourceOptions, type TokenKeeper } from '@tokenkeeper/auth-core';
 import type { Context, Middleware } from 'koa';
 
 /**
@@ -40,25 +33,13 @@ declare module 'koa' {
   interface DefaultState extends UpstreamState {}
 }
 
-/** Options of {@link tokenKeeper}. */
-export interface TokenKeeperMiddlewareOptions {
-  /** The keeper that holds the sessions. Required. */
-  keeper: RegisteredKeeper;
-  /**
-   * For apps that already know their user: the session key of a request (`(ctx) => ctx.state.user?.id`),
-   * possibly async. A non-empty string (at most 1,024 characters) or a safe integer is a key;
-   * anything else means "no session". If it throws, the error goes to Koa's error handling.
-   * Default: none, the built-in signed cookie (`cookie`) holds a random session id.
-   */
-  sessionKey?: (ctx: Context) => unknown;
-  /** The built-in session cookie; `cookie.secret` is required when there is no `sessionKey`. */
-  cookie?: SessionCookieOptions;
-}
+/** Options of {@link tokenKeeper}: a keeper, and a `sessionKey` function (`(ctx) => ctx.state.user?.id`) or the built-in `cookie`. */
+export type TokenKeeperMiddlewareOptions = SessionSourceOptions<Context, RegisteredKeeper>;
 
 /**
  * Attaches `ctx.state.upstream`, the request's session with the upstream, and answers an
  * `AuthError` thrown further down with its status and `{ error: code, message }`; every other
- * error is rethrown untouched.
+ * error (a throwing `sessionKey` function's, when the session is used) is rethrown untouched.
  *
  * @example
  * app.use(tokenKeeper({ keeper, cookie: { secret: process.env.COOKIE_SECRET! } }));
@@ -67,12 +48,9 @@ export interface TokenKeeperMiddlewareOptions {
  * });
  */
 export function tokenKeeper(options: TokenKeeperMiddlewareOptions): Middleware {
-  const { keeper, sessionKey } = checkOptions(options);
-  const cookie = sessionKey ? undefined : new SessionCookie(options.cookie!);
+  const source = new SessionSource<Context, RegisteredCredentials>(options, { adapter: 'tokenKeeper', request: 'context' });
   return async (ctx, next) => {
-    const key = sessionKey ? sessionKeyOf(await sessionKey(ctx)) : cookie!.read(ctx.headers.cookie);
-    const setCookie = (header: string) => ctx.append('set-cookie', header);
-    ctx.state.upstream = new RequestSession(keeper, key, cookie && { cookie, setCookie });
+    ctx.state.upstream = source.sessionFor(ctx, ctx.headers.cookie, (header) => ctx.append('set-cookie', header));
     try {
       await next();
     } catch (error) {
@@ -82,19 +60,4 @@ export function tokenKeeper(options: TokenKeeperMiddlewareOptions): Middleware {
       ctx.body = answer.body;
     }
   };
-}
-
-function checkOptions(options: TokenKeeperMiddlewareOptions) {
-  if (typeof options !== 'object' || options === null) throw new TypeError('tokenKeeper: options must be an object');
-  if (!(options.keeper instanceof TokenKeeper)) throw new TypeError('tokenKeeper: keeper must be a TokenKeeper');
-  if (options.sessionKey !== undefined && typeof options.sessionKey !== 'function') {
-    throw new TypeError('tokenKeeper: sessionKey must be a function of the context');
-  }
-  if (options.sessionKey !== undefined && options.cookie !== undefined) {
-    throw new TypeError('tokenKeeper: give either sessionKey or cookie, not both');
-  }
-  if (options.sessionKey === undefined && options.cookie?.secret === undefined) {
-    throw new TypeError('tokenKeeper: cookie.secret is required when there is no sessionKey function');
-  }
-  return { keeper: options.keeper, sessionKey: options.sessionKey };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import { RequestSession, SessionCookie, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
+import { type RequestSession, SessionSource, type TokenKeeper } from '@tokenkeeper/auth-core';
 import { TOKEN_KEEPER, TOKEN_KEEPER_MODULE_OPTIONS, type TokenKeeperModuleOptions, type UpstreamRequest } from './options.js';
 
 const BINDING = Symbol('tokenkeeper.binding');
@@ -17,8 +17,7 @@ type BoundRequest = UpstreamRequest & { [BINDING]?: Binding; [SESSION]?: Request
 @Injectable()
 export class UpstreamSessions {
   readonly keeper: TokenKeeper<any>;
-  readonly #cookie: SessionCookie | undefined;
-  readonly #sessionKey: ((request: UpstreamRequest) => unknown) | undefined;
+  readonly #source: SessionSource<UpstreamRequest>;
 
   constructor(@Inject(TOKEN_KEEPER) keeper: TokenKeeper<any>, @Inject(TOKEN_KEEPER_MODULE_OPTIONS) options: TokenKeeperModuleOptions) {
     this.keeper = keeper;
@@ -28,18 +27,15 @@ export class UpstreamSessions {
     if ((options.sessionKey === undefined) === (options.cookie === undefined)) {
       throw new TypeError('TokenKeeperModule: give exactly one of sessionKey (a function of the request) or cookie (with a secret)');
     }
-    this.#sessionKey = options.sessionKey;
-    this.#cookie = options.sessionKey ? undefined : new SessionCookie(options.cookie!);
+    this.#source = new SessionSource(
+      { keeper, sessionKey: options.sessionKey, cookie: options.cookie },
+      { adapter: 'TokenKeeperModule', request: 'request' },
+    );
   }
 
   /** A new session for `request`, keyed by the `sessionKey` function or the signed cookie. */
   build(request: UpstreamRequest, response: ServerResponse): RequestSession<any> {
-    if (this.#sessionKey) return new RequestSession(this.keeper, keyFrom(this.#sessionKey(request)));
-    const cookie = this.#cookie!;
-    return new RequestSession(this.keeper, cookie.read(request.headers.cookie), {
-      cookie,
-      setCookie: (header) => appendSetCookie(response, header),
-    });
+    return this.#source.sessionFor(request, request.headers.cookie, (header) => appendSetCookie(response, header));
   }
 
   /** Hands `request` to these sessions; its session is built only when first used. */
@@ -85,9 +81,4 @@ function appendSetCookie(response: ServerResponse, header: string): void {
   const previous = response.getHeader('set-cookie');
   const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
   response.setHeader('set-cookie', [...list, header]);
-}
-
-/** A key, or the promise an async `sessionKey` function returned (RequestSession awaits and checks it). */
-function keyFrom(value: unknown): string | undefined | PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function' ? (value as PromiseLike<unknown>) : sessionKeyOf(value);
 }
