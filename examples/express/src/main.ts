@@ -11,17 +11,18 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { basicAuth, type Clock, type Protocol, refreshToken, sessionRenew, TokenKeeper } from '@tokenkeeper/auth-core';
+import { type Clock, TokenKeeper } from '@tokenkeeper/auth-core';
 import { tokenKeeper, tokenKeeperErrors } from '@tokenkeeper/express';
-import { type FakeProtocol, type FakeUpstream, startFakeUpstream } from '@tokenkeeper/testing';
+import {
+  defaultUsers,
+  FAKE_RESOURCES,
+  type FakeProtocol,
+  type FakeUpstream,
+  fakeCredentials,
+  fakeUpstreamPreset,
+  startFakeUpstream,
+} from '@tokenkeeper/testing';
 import express from 'express';
-
-/** The protected resource each upstream serves (besides `/whoami`, which they all have). */
-const RESOURCES: Record<FakeProtocol, string> = {
-  sessionRenew: '/user/users/me',
-  refreshToken: '/reports/call-data',
-  basicAuth: '/api/core/v2/namespaces',
-};
 
 /** The app: four routes between tokenKeeper() and tokenKeeperErrors(). */
 export function createApp(options: { keeper: TokenKeeper<any>; resource: string; cookieSecret: string }): express.Express {
@@ -88,10 +89,10 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
   const protocol = options.protocol ?? 'refreshToken';
   const lifetimeMs = options.accessTokenLifetimeMs ?? 60_000;
   const upstream = await startFakeUpstream({ protocol, accessTokenLifetimeMs: lifetimeMs, clock: options.clock });
-  const keeper = new TokenKeeper({ protocol: presetFor(protocol, upstream.url, lifetimeMs), clock: options.clock });
+  const keeper = new TokenKeeper({ protocol: fakeUpstreamPreset(upstream, lifetimeMs), clock: options.clock });
   const app = createApp({
     keeper,
-    resource: RESOURCES[protocol],
+    resource: FAKE_RESOURCES[protocol],
     cookieSecret: options.cookieSecret ?? randomBytes(32).toString('base64url'),
   });
 
@@ -111,28 +112,9 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
   };
 }
 
-/** The preset for each fake upstream; a real app picks the one its upstream speaks. */
-function presetFor(protocol: FakeProtocol, baseUrl: string, lifetimeMs: number): Protocol<any> {
-  switch (protocol) {
-    case 'sessionRenew':
-      return sessionRenew({ baseUrl, lifetimeMs }); // this upstream does not say how long tokens live
-    case 'refreshToken':
-      return refreshToken({ baseUrl });
-    case 'basicAuth':
-      return basicAuth({ baseUrl });
-  }
-}
-
-/** Credentials the fake upstream accepts, to try the app with curl. */
-const TRY_WITH: Record<FakeProtocol, object> = {
-  sessionRenew: { email: 'ada@example.test', password: 'ada-password-1', selectedOrg: 7 },
-  refreshToken: { username: 'ada', password: 'ada-password-1' },
-  basicAuth: { username: 'ada', password: 'ada-password-1' },
-};
-
 async function main(): Promise<void> {
   const protocol = (process.env.UPSTREAM_PROTOCOL ?? 'refreshToken') as FakeProtocol;
-  if (!(protocol in RESOURCES)) throw new Error(`UPSTREAM_PROTOCOL must be one of ${Object.keys(RESOURCES).join(', ')}`);
+  if (!(protocol in FAKE_RESOURCES)) throw new Error(`UPSTREAM_PROTOCOL must be one of ${Object.keys(FAKE_RESOURCES).join(', ')}`);
   const example = await start({
     protocol,
     accessTokenLifetimeMs: Number(process.env.TOKEN_LIFETIME_S ?? 60) * 1000,
@@ -140,7 +122,9 @@ async function main(): Promise<void> {
     cookieSecret: process.env.COOKIE_SECRET,
   });
   console.log(`Express example on ${example.url} (fake ${protocol} upstream on ${example.upstream.url})`);
-  console.log(`  curl -c jar -H 'content-type: application/json' -d '${JSON.stringify(TRY_WITH[protocol])}' ${example.url}/login`);
+  console.log(
+    `  curl -c jar -H 'content-type: application/json' -d '${JSON.stringify(fakeCredentials(protocol, defaultUsers()[0]!))}' ${example.url}/login`,
+  );
   console.log(`  curl -b jar ${example.url}/me`);
   const stop = () => void example.close().then(() => process.exit(0));
   process.once('SIGINT', stop).once('SIGTERM', stop);

@@ -1,3 +1,4 @@
+export { FAKE_RESOURCES, fakeCredentials, fakeUpstreamPreset } from './client.js';
 export { createManualClock, type ManualClock } from './clock.js';
 export type { FaultControl, FaultEndpoint, FaultKind, FaultOptions } from './faults.js';
 export type { FakeProtocol, FakeUpstreamOptions } from './options.js';
