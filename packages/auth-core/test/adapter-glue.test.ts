@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, authErrorResponse, RequestSession, refreshToken, SessionCookie, sessionKeyOf, TokenKeeper } from '../src/index.js';
+import {
+  AuthError,
+  authErrorResponse,
+  RequestSession,
+  refreshToken,
+  SessionCookie,
+  SessionSource,
+  sessionKeyOf,
+  TokenKeeper,
+} from '../src/index.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 
@@ -134,5 +143,52 @@ describe('RequestSession', () => {
     await session.logout();
     expect(headers).toEqual([cookie.clear()]);
     expect(session.key).toBeUndefined();
+  });
+});
+
+describe('SessionSource', () => {
+  const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'http://127.0.0.1:9' }), keepAlive: false });
+  const names = { adapter: 'tokenKeeper', request: 'request' };
+  const source = (options: object) => new SessionSource(options as never, names);
+
+  it('needs a cookie secret when there is no sessionKey function', () => {
+    expect(() => source({ keeper })).toThrow(new TypeError('tokenKeeper: cookie.secret is required when there is no sessionKey function'));
+  });
+
+  it('needs a TokenKeeper, and sessionKey to be a function when given', () => {
+    expect(() => source({ keeper: {}, cookie: { secret: SECRET } })).toThrow(new TypeError('tokenKeeper: keeper must be a TokenKeeper'));
+    expect(() => source({ keeper, sessionKey: 'user' })).toThrow(
+      new TypeError('tokenKeeper: sessionKey must be a function of the request'),
+    );
+  });
+
+  it('refuses both a sessionKey function and cookie options, since only one can hold the key', () => {
+    expect(() => source({ keeper, sessionKey: () => 'user-1', cookie: { secret: SECRET } })).toThrow(
+      /either sessionKey or cookie, not both/,
+    );
+  });
+
+  it('refuses a cookie secret shorter than 32 characters', () => {
+    expect(() => source({ keeper, cookie: { secret: 'short' } })).toThrow(/secret must be a string .* of at least 32 characters/);
+  });
+
+  it('keys a session by the function, or by the signed cookie', async () => {
+    expect(
+      source({ keeper, sessionKey: (request: { user: string }) => request.user }).sessionFor({ user: 'u-1' }, undefined, () => {}).key,
+    ).toBe('u-1');
+    const cookie = new SessionCookie({ secret: SECRET });
+    const { id, header } = cookie.issue();
+    const fromCookie = source({ keeper, cookie: { secret: SECRET } }).sessionFor({}, header.split(';')[0], () => {});
+    expect(fromCookie.key).toBe(id);
+  });
+
+  it('turns a throwing sessionKey function into an error where the session is used', async () => {
+    const session = source({
+      keeper,
+      sessionKey: () => {
+        throw new Error('no directory');
+      },
+    }).sessionFor({}, undefined, () => {});
+    await expect(session.token()).rejects.toThrow('no directory');
   });
 });

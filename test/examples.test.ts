@@ -1,6 +1,13 @@
 import { createManualClock, type FakeProtocol, type FakeStats } from '@tokenkeeper/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningExample, start } from '../src/main.js';
+import { type RunningExample, start as startExpress } from '../examples/express/src/main.js';
+import { start as startKoa } from '../examples/koa/src/main.js';
+
+/** The Express and Koa examples are the same app on two frameworks: one spec covers both. */
+const EXAMPLES = [
+  { name: 'Express', start: startExpress },
+  { name: 'Koa', start: startKoa },
+];
 
 const CREDENTIALS: Record<FakeProtocol, object> = {
   sessionRenew: { email: 'ada@example.test', password: 'ada-password-1', selectedOrg: 7 },
@@ -42,7 +49,9 @@ function client(url: string) {
   };
 }
 
-describe.each(Object.keys(CREDENTIALS) as FakeProtocol[])('the Express example against %s', (protocol) => {
+const CASES = EXAMPLES.flatMap((example) => (Object.keys(CREDENTIALS) as FakeProtocol[]).map((protocol) => ({ ...example, protocol })));
+
+describe.each(CASES)('the $name example against $protocol', ({ start, protocol }) => {
   it('keeps a logged-in user working across five token lifetimes, renewing without a new login, until logout', async () => {
     const clock = createManualClock();
     example = await start({ protocol, clock, accessTokenLifetimeMs: LIFETIME_MS });
