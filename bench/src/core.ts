@@ -1,10 +1,15 @@
 /**
- * Issue 2's figures: `session.token()` on a fresh token, and the herd — 1,000 concurrent
- * `session.fetch` calls on an expired session (time to settle, upstream renewals).
+ * Scenario 1, the hot path: `session.token()` on a fresh token, and one authorized request
+ * through the axios interceptor (and through `session.fetch`) against the same request with a
+ * hard-coded header. Also issue 2's herd: 1,000 concurrent `session.fetch` calls on an expired
+ * session (time to settle, upstream renewals), on a manual clock.
  */
+import { Agent } from 'node:http';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
+import { installTokenKeeper } from '@tokenkeeper/axios';
 import { createManualClock, startFakeUpstream } from '@tokenkeeper/testing';
-import { fixed, median, nsPerOp, printTable, smoke } from './measure.js';
+import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
+import { addSummary, compareNsPerOp, fixed, median, nsPerOp, printTable, smoke } from './measure.js';
 
 export async function benchCore(): Promise<void> {
   const clock = createManualClock();
@@ -28,6 +33,64 @@ export async function benchCore(): Promise<void> {
     { operation: 'await token()', 'ns/op': fixed(awaited) },
     { operation: 'keeper.session(key) (a handle, no I/O)', 'ns/op': fixed(sessionHandle) },
   ]);
+  addSummary('1 hot path', 'await session.token(), fresh token', `${fixed(awaited)} ns`, '', '');
+
+  // ── one authorized request: the interceptor against a hard-coded header ──
+  const token = await session.token();
+  const url = `${upstream.url}/reports/call-data`;
+  const httpAgent = new Agent({ keepAlive: true });
+  // No network: an adapter that answers at once, so what differs is the interceptors' own cost.
+  const answerAtOnce: AxiosAdapter = async (config) => ({ data: {}, status: 200, statusText: 'OK', headers: {}, config, request: {} });
+  const hardCoded = (adapter?: AxiosAdapter) =>
+    axios.create({ baseURL: upstream.url, httpAgent, headers: { authorization: `Bearer ${token}` }, ...(adapter ? { adapter } : {}) });
+  const intercepted = (adapter?: AxiosAdapter) => {
+    const api = axios.create({ baseURL: upstream.url, httpAgent, ...(adapter ? { adapter } : {}) });
+    installTokenKeeper(api, { session });
+    return api;
+  };
+  const requests = (api: AxiosInstance) => async (count: number) => {
+    for (let index = 0; index < count; index++) await api.get('/reports/call-data');
+  };
+  const offline = await compareNsPerOp(
+    { baseline: requests(hardCoded(answerAtOnce)), tokenkeeper: requests(intercepted(answerAtOnce)) },
+    smoke ? 500 : 10_000,
+  );
+  const loopback = await compareNsPerOp({ baseline: requests(hardCoded()), tokenkeeper: requests(intercepted()) }, smoke ? 50 : 1_000);
+  const fetched = await compareNsPerOp(
+    {
+      baseline: async (count) => {
+        for (let index = 0; index < count; index++)
+          await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
+      },
+      tokenkeeper: async (count) => {
+        for (let index = 0; index < count; index++) await (await session.fetch('/reports/call-data')).arrayBuffer();
+      },
+    },
+    smoke ? 50 : 1_000,
+  );
+  httpAgent.destroy();
+  const compared = (operation: string, figures: Record<string, number>) => ({
+    operation,
+    'hard-coded header ns/op': fixed(figures.baseline!, 0),
+    'tokenkeeper ns/op': fixed(figures.tokenkeeper!, 0),
+    'added ns': fixed(figures.tokenkeeper! - figures.baseline!, 0),
+    'time ratio': `${fixed(figures.tokenkeeper! / figures.baseline!, 3)}x`,
+  });
+  printTable('one authorized request: tokenkeeper against a hard-coded header (sequential, medians of interleaved samples)', [
+    compared('axios, no network (adapter answers at once)', offline),
+    compared('axios over loopback to the fake upstream', loopback),
+    compared('session.fetch vs fetch over loopback', fetched),
+  ]);
+  const summarize = (measure: string, figures: Record<string, number>) =>
+    addSummary(
+      '1 hot path',
+      measure,
+      `${fixed(figures.tokenkeeper! / 1000, 1)} µs`,
+      `${fixed(figures.baseline! / 1000, 1)} µs (${fixed(figures.tokenkeeper! / figures.baseline!, 3)}x)`,
+    );
+  summarize('axios request, interceptor vs hard-coded header, no network', offline);
+  summarize('axios request over loopback', loopback);
+  summarize('session.fetch vs fetch over loopback', fetched);
 
   const herdSize = smoke ? 100 : 1_000;
   const rounds = smoke ? 1 : 5;

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineProtocol, TokenKeeper } from '@tokenkeeper/auth-core';
 import { createManualClock } from '@tokenkeeper/testing';
-import { fixed, printTable, smoke } from './measure.js';
+import { addSummary, fixed, printTable, smoke } from './measure.js';
 
 const LIFETIME_MS = 3_600_000;
 
@@ -30,7 +30,13 @@ function inProcessProtocol(onRefresh: () => void) {
 /** Tokens as a preset gets them: parsed out of a JSON answer (a bare randomUUID() string drags a larger parent string along). */
 function tokens(now: number) {
   const answer = JSON.parse(JSON.stringify({ token: randomUUID(), refreshToken: randomUUID() })) as { token: string; refreshToken: string };
-  return { accessToken: answer.token, refreshToken: answer.refreshToken, issuedAt: now, expiresAt: now + LIFETIME_MS, refreshExpiresAt: now + 30 * 86_400_000 };
+  return {
+    accessToken: answer.token,
+    refreshToken: answer.refreshToken,
+    issuedAt: now,
+    expiresAt: now + LIFETIME_MS,
+    refreshExpiresAt: now + 30 * 86_400_000,
+  };
 }
 
 function collectGarbage(): boolean {
@@ -91,8 +97,27 @@ export async function benchScale(): Promise<void> {
     { measure: 'CPU per renewal (µs)', value: fixed((cpu.user + cpu.system) / Math.max(1, refreshes), 1) },
     { measure: 'wall time (ms)', value: fixed(wallMs, 0) },
     { measure: 'peak keep-alive renewals at once (bound 8)', value: peak },
-    { measure: 'seconds with renewals', value: `${seconds.length} (from ${Math.min(...seconds) - 90}s to ${Math.max(...seconds) - 90}s before expiry)` },
+    {
+      measure: 'seconds with renewals',
+      value: `${seconds.length} (from ${Math.min(...seconds) - 90}s to ${Math.max(...seconds) - 90}s before expiry)`,
+    },
     { measure: 'busiest second (renewals)', value: busiest },
   ]);
+  const sessions = count.toLocaleString('en');
+  addSummary(
+    '5 scale',
+    `heap per session, ${sessions} sessions (bytes)`,
+    measured ? fixed(perSession, 0) : 'needs --expose-gc',
+    '',
+    '< 640',
+  );
+  addSummary(
+    '5 scale',
+    `${sessions} keep-alive renewals due in one minute: CPU per renewal`,
+    `${fixed((cpu.user + cpu.system) / Math.max(1, refreshes), 1)} µs`,
+    '',
+  );
+  addSummary('5 scale', 'keep-alive renewals at once, peak', peak, '', '≤ 8 (the bound)');
+  addSummary('5 scale', 'spread of the renewals', `${seconds.length} s, busiest ${busiest}/s`, '');
   await keeper.close();
 }

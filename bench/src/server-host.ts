@@ -1,0 +1,140 @@
+/**
+ * Child-process entry for scenario 2: six small apps, each with one route (`GET /calls`) that
+ * makes one upstream call and answers its JSON. Per framework (Express, Koa):
+ *
+ * - `baseline`: `fetch` with a hard-coded `Authorization` header (a token logged in once);
+ * - `sessionKey`: tokenkeeper's middleware keyed by the app's own user (`sessionKey`), `req.upstream.fetch`;
+ * - `cookie`: tokenkeeper's middleware with its built-in signed session cookie;
+ * - `token`: the `sessionKey` middleware, but the route takes `req.upstream.token()` and calls
+ *   `fetch` itself (no retry on a 401): how much of the cost is `session.fetch`'s own.
+ *
+ * argv[2] is the fake upstream's URL. Announces `{ ports, cookie }` when every app listens.
+ */
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
+import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
+import { tokenKeeper as expressTokenKeeper, tokenKeeperErrors } from '@tokenkeeper/express';
+import { tokenKeeper as koaTokenKeeper } from '@tokenkeeper/koa';
+import express from 'express';
+import Koa from 'koa';
+import { serveParent } from './child.js';
+import { ADA } from './upstream.js';
+
+export type Variant = 'baseline' | 'sessionKey' | 'cookie' | 'token';
+export type AppName = `${'express' | 'koa'}-${Variant}`;
+
+export interface ServerHostReady {
+  ports: Record<AppName, number>;
+  /** The `Cookie` header of a logged-in user of the `*-cookie` apps. */
+  cookie: Record<'express' | 'koa', string>;
+}
+
+const upstreamUrl = process.argv[2]!;
+const callData = `${upstreamUrl}/reports/call-data`;
+const USER = 'bench-user';
+const cookieOptions = { secret: 'a bench-only cookie secret, 32+ characters long', secure: false };
+
+const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }) });
+await keeper.session(USER).login(ADA);
+const login = await fetch(`${upstreamUrl}/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(ADA),
+});
+const { token } = (await login.json()) as { token: string };
+const hardCoded = { authorization: `Bearer ${token}` };
+
+function expressApp(variant: Variant) {
+  const app = express();
+  if (variant === 'baseline') {
+    app.get('/calls', async (_req, res) => {
+      res.json(await (await fetch(callData, { headers: hardCoded })).json());
+    });
+    return app;
+  }
+  app.use(expressTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
+  app.post('/login', async (req, res) => {
+    res.json(await req.upstream.login(ADA));
+  });
+  if (variant === 'token') {
+    app.get('/calls', async (req, res) => {
+      const headers = { authorization: `Bearer ${await req.upstream.token()}` };
+      res.json(await (await fetch(callData, { headers })).json());
+    });
+  } else {
+    app.get('/calls', async (req, res) => {
+      res.json(await (await req.upstream.fetch('/reports/call-data')).json());
+    });
+  }
+  app.use(tokenKeeperErrors());
+  return app;
+}
+
+function koaApp(variant: Variant) {
+  const app = new Koa();
+  const router = new Router();
+  if (variant === 'baseline') {
+    router.get('/calls', async (ctx) => {
+      ctx.body = await (await fetch(callData, { headers: hardCoded })).json();
+    });
+  } else {
+    app.use(koaTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
+    router.post('/login', async (ctx) => {
+      ctx.body = await ctx.state.upstream.login(ADA);
+    });
+    router.get('/calls', async (ctx) => {
+      if (variant === 'token') {
+        const headers = { authorization: `Bearer ${await ctx.state.upstream.token()}` };
+        ctx.body = await (await fetch(callData, { headers })).json();
+      } else {
+        ctx.body = await (await ctx.state.upstream.fetch('/reports/call-data')).json();
+      }
+    });
+  }
+  app.use(router.routes());
+  return app;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Logs in through the app's own `/login` route and returns the session cookie it set. */
+async function cookieOf(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST' });
+  const cookie = response.headers.getSetCookie()[0]?.split(';')[0];
+  if (response.status !== 200 || !cookie) throw new Error(`login through port ${port} answered ${response.status}`);
+  return cookie;
+}
+
+const servers = new Map<AppName, Server>();
+for (const variant of ['baseline', 'sessionKey', 'cookie', 'token'] as const) {
+  servers.set(`express-${variant}`, createServer(expressApp(variant)));
+  servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
+}
+const ports = {} as Record<AppName, number>;
+for (const [name, server] of servers) ports[name] = await listen(server);
+const ready: ServerHostReady = {
+  ports,
+  cookie: { express: await cookieOf(ports['express-cookie']), koa: await cookieOf(ports['koa-cookie']) },
+};
+
+/** CPU time this process has used (µs): per request, it is what the apps cost, whatever else the machine runs. */
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+serveParent(ready, { cpuMicros }, async () => {
+  for (const server of servers.values()) {
+    server.closeAllConnections();
+    server.close();
+  }
+  await keeper.close();
+});
