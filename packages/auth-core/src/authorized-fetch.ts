@@ -3,47 +3,57 @@ import type { Protocol } from './protocols/protocol.js';
 const MAX_REDIRECTS = 20;
 
 /**
- * Sends `request` with the token, following redirects by hand so the token only ever goes to
- * the protocol's origin, whatever `fetch` implementation is in use. A 307/308 that would have to
- * resend a request body is returned to the caller instead.
+ * Sends a request to the protocol's origin with the token, following redirects by hand so the
+ * token only ever goes to that origin, whatever `fetch` implementation is in use. A 307/308
+ * that would have to resend a streamed body is returned to the caller instead.
+ *
+ * @param url An absolute URL on the protocol's origin.
+ * @param init The caller's init (headers, body, signal, redirect...), reused as given.
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
   protocol: Pick<Protocol<unknown>, 'origin' | 'authorize'>,
-  request: Request,
+  url: string,
+  init: RequestInit,
   accessToken: string,
 ): Promise<Response> {
-  const follow = request.redirect === 'follow';
-  let url = request.url;
-  let method = request.method;
-  let body: Request['body'] | undefined = request.body;
+  const follow = (init.redirect ?? 'follow') === 'follow';
+  let current = url;
+  let method = init.method ?? 'GET';
+  let body = init.body;
   let dropContentType = false;
   for (let hop = 0; ; hop++) {
-    const headers = new Headers(request.headers);
+    const headers = new Headers(init.headers);
     if (dropContentType) headers.delete('content-type');
-    if (new URL(url).origin === protocol.origin) protocol.authorize(headers, accessToken);
-    const init: RequestInit & { duplex?: 'half' } = {
-      method,
-      headers,
-      body: body ?? null,
-      redirect: 'manual',
-      signal: request.signal,
-    };
-    if (body) init.duplex = 'half';
-    const response = await fetchImpl(url, init);
+    // The first hop is on the protocol's origin by contract; later hops are checked.
+    if (hop === 0 || new URL(current).origin === protocol.origin) protocol.authorize(headers, accessToken);
+    const response = await fetchImpl(current, { ...init, method, headers, body: body ?? null, redirect: 'manual' });
+    if (!follow || !isRedirect(response.status)) return response;
     const location = response.headers.get('location');
-    if (!follow || !location || !isRedirect(response.status)) return response;
-    if (hop === MAX_REDIRECTS) return response;
+    if (!location || hop === MAX_REDIRECTS) return response;
     const keepsBody = response.status === 307 || response.status === 308;
-    if (keepsBody && body) return response; // a streamed body cannot be sent twice
+    if (keepsBody && body instanceof ReadableStream) return response; // a stream cannot be sent twice
     await response.body?.cancel();
-    url = new URL(location, url).href;
+    current = new URL(location, current).href;
     if (!keepsBody && method !== 'GET' && method !== 'HEAD') {
       method = 'GET';
       body = undefined;
       dropContentType = true;
     }
   }
+}
+
+/** A `Request`'s parts as a `RequestInit`, for the path that must build one (stream bodies, `Request` inputs). */
+export function initOf(request: Request): RequestInit & { duplex?: 'half' } {
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+    redirect: request.redirect,
+  };
+  if (request.body) init.duplex = 'half';
+  return init;
 }
 
 function isRedirect(status: number): boolean {

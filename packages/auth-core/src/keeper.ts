@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
-import { sendAuthorized } from './authorized-fetch.js';
+import { initOf, sendAuthorized } from './authorized-fetch.js';
 import { eventChannel } from './diagnostics.js';
 import { AuthError, toAuthError } from './errors.js';
 import { KeeperEvents, type RenewalTrigger, type TokenKeeperEventName, type TokenKeeperEvents } from './events.js';
@@ -207,17 +207,30 @@ export class TokenKeeper<Credentials = unknown> {
    */
   async fetch(key: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
     this.#checkOpen(key);
-    const target = input instanceof Request ? input : new URL(input, this.protocol.baseUrl);
-    const request = new Request(target, init);
-    if (new URL(request.url).origin !== this.protocol.origin) return this.#options.fetch(request);
-    // A body can be read once: keep a copy for the one retry.
-    const retry = request.body ? request.clone() : request;
-    let record = await this.#current(key, request.signal);
-    const response = await sendAuthorized(this.#options.fetch, this.protocol, request, record.tokens.accessToken);
+    let url: URL;
+    let first: RequestInit;
+    let retry: RequestInit;
+    if (input instanceof Request || init?.body instanceof ReadableStream) {
+      // A Request, or a stream that can be read once: build a Request and keep a copy for the retry.
+      const request = new Request(input instanceof Request ? input : new URL(input, this.protocol.baseUrl), init);
+      url = new URL(request.url);
+      if (url.origin !== this.protocol.origin) return this.#options.fetch(request);
+      // clone() tees the body and gives the original a new stream: copy first, then read the parts.
+      const copy = request.body ? request.clone() : request;
+      first = initOf(request);
+      retry = copy === request ? first : initOf(copy);
+    } else {
+      // The common case takes no Request at all: one URL parse, and the caller's init as it is.
+      url = new URL(input, this.protocol.baseUrl);
+      if (url.origin !== this.protocol.origin) return this.#options.fetch(url, init);
+      first = retry = init ?? {};
+    }
+    let record = await this.#current(key, first.signal);
+    const response = await sendAuthorized(this.#options.fetch, this.protocol, url.href, first, record.tokens.accessToken);
     if (!this.protocol.isExpirySignal(response)) return response;
     await response.body?.cancel();
-    record = await this.#afterRejection(key, record.tokens.accessToken, request.signal);
-    return sendAuthorized(this.#options.fetch, this.protocol, retry, record.tokens.accessToken);
+    record = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
+    return sendAuthorized(this.#options.fetch, this.protocol, url.href, retry, record.tokens.accessToken);
   }
 
   async #current(key: string, signal?: AbortSignal | null): Promise<SessionRecord> {

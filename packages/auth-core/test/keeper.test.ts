@@ -47,6 +47,36 @@ describe('where tokens go', () => {
   });
 });
 
+describe('request bodies', () => {
+  it('resends a string body on the one retry after the expiry signal', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(ada);
+    upstream.faults.next('api', 'expired');
+    const response = await session.fetch('/echo', { method: 'POST', body: 'report=42', headers: { 'content-type': 'text/plain' } });
+    expect(await response.json()).toEqual({ userId: 1, body: 'report=42' });
+    expect(upstream.stats.rejected).toBe(1);
+  });
+
+  it('resends a streamed Request body on the one retry, from a copy taken before sending', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(ada);
+    upstream.faults.next('api', 'expired');
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('streamed '));
+        controller.enqueue(new TextEncoder().encode('body'));
+        controller.close();
+      },
+    });
+    const request = new Request(`${upstream.url}/echo`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    const response = await session.fetch(request);
+    expect(await response.json()).toEqual({ userId: 1, body: 'streamed body' });
+    expect(upstream.stats.rejected).toBe(1);
+  });
+});
+
 describe('logout wins', () => {
   it('never lets a renewal that finishes after logout() bring the session back', async () => {
     const { keeper, upstream, clock } = await setup('refreshToken');

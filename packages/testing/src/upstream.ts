@@ -162,6 +162,12 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
 function commonRoutes(): Route[] {
   return [
     { method: 'GET', path: '/whoami', protected: true, handle: (_context, _token, user) => jsonReply(200, { userId: user.id }) },
+    {
+      method: 'POST',
+      path: '/echo',
+      protected: true,
+      handle: (context, _token, user) => jsonReply(200, { userId: user.id, body: context.body.toString('utf8') }),
+    },
     { method: 'GET', path: '/public', handle: () => jsonReply(200, { public: true }) },
     {
       method: 'GET',
