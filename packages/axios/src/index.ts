@@ -68,13 +68,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   const { protocol } = keeper;
   const tokenHeaders = headerNamesOf(protocol);
 
-  const forUpstream = (config: InternalAxiosRequestConfig): boolean => {
-    try {
-      return new URL(instance.getUri(config)).origin === protocol.origin;
-    } catch {
-      return false; // no absolute URL: axios cannot send it either, and no token goes out
-    }
-  };
+  const forUpstream = (config: InternalAxiosRequestConfig): boolean => originOfRequest(config) === protocol.origin;
 
   const attachToken = async (config: TrackedConfig): Promise<InternalAxiosRequestConfig> => {
     delete config[SENT]; // a retry or a reused config: only what this request sends counts
@@ -114,6 +108,23 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };
+}
+
+const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:\/\//i;
+
+/**
+ * The origin a request goes to, as axios resolves it: an absolute `url` (unless
+ * `allowAbsoluteUrls` is off), else `baseURL`. Only the origin matters here, so this skips
+ * `instance.getUri()`, which merges the whole config again on every request.
+ */
+function originOfRequest(config: InternalAxiosRequestConfig): string | undefined {
+  const url = config.url ?? '';
+  const absolute = ABSOLUTE_URL.test(url) && config.allowAbsoluteUrls !== false ? url : config.baseURL;
+  try {
+    return absolute ? new URL(absolute).origin : undefined;
+  } catch {
+    return undefined; // no absolute URL: axios cannot send it either, and no token goes out
+  }
 }
 
 function defaultSessionKey(config: InternalAxiosRequestConfig): string | undefined {
