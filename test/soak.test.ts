@@ -214,8 +214,11 @@ beforeAll(async () => {
   ]);
   clearTimeout(bound);
   // The figures, for whoever reads the test log.
+  const mb = (bytes: number) => (bytes / 1_048_576).toFixed(2);
   console.info(
-    JSON.stringify({ requests: tally.requests, failures: tally.failures.length, refreshesDuringSoak, start, end, closed, exitCode }),
+    `soak: ${tally.requests} requests, ${tally.failures.length} failures, ${refreshesDuringSoak} upstream refreshes; ` +
+      `heap ${mb(start.heapUsed)} → ${mb(end.heapUsed)} MB; sockets ${start.activeResources.TCPSocketWrap ?? 0} → ${end.activeResources.TCPSocketWrap ?? 0}; ` +
+      `keeper timers ${start.keeperTimers} → ${end.keeperTimers} → ${closed.keeperTimers} after close; exit code ${exitCode}`,
   );
 }, 115_000);
 

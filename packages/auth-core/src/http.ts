@@ -1,3 +1,4 @@
+import { deadline } from './abort.js';
 import { AuthError, type UpstreamDetails } from './errors.js';
 
 /** What a protocol needs to talk to its upstream: bounded, abortable, size-capped HTTP. */
@@ -29,18 +30,17 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   return {
     now: options.now,
     async send(operation, url, init) {
-      const timeout = AbortSignal.timeout(options.timeoutMs);
-      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      const limit = deadline(options.timeoutMs, options.signal);
       const sentAt = options.now();
       try {
         // Protocol calls never follow redirects: a redirect here is an SSO page or a misconfiguration.
-        const response = await options.fetch(url, { ...init, signal, redirect: 'manual' });
+        const response = await options.fetch(url, { ...init, signal: limit.signal, redirect: 'manual' });
         const body = await readCapped(response, options.maxBodyBytes, operation);
         return { status: response.status, headers: response.headers, body, sentAt };
       } catch (error) {
         if (error instanceof AuthError) throw error;
         if (options.signal?.aborted) throw options.signal.reason;
-        if (timeout.aborted) {
+        if (limit.timedOut) {
           throw new AuthError('TIMEOUT', `upstream ${operation} took longer than ${options.timeoutMs} ms`, {
             upstream: { operation },
           });
@@ -49,6 +49,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           cause: error,
           upstream: { operation },
         });
+      } finally {
+        limit.clear();
       }
     },
   };

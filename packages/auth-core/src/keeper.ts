@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { isThenable, untilAborted } from './abort.js';
+import { deadline, isThenable, untilAborted } from './abort.js';
 import { initOf, sendAuthorized } from './authorized-fetch.js';
 import { eventChannel } from './diagnostics.js';
 import { AuthError, toAuthError } from './errors.js';
@@ -350,8 +350,8 @@ export class TokenKeeper<Credentials = unknown> {
   async #runRenewal(key: string, seen: SessionRecord, trigger: RenewalTrigger): Promise<SessionRecord> {
     const controller = new AbortController();
     this.#renewalControllers.add(controller);
-    const timeout = AbortSignal.timeout(this.#options.renewalTimeoutMs);
-    const signal = AbortSignal.any([controller.signal, timeout]);
+    const limit = deadline(this.#options.renewalTimeoutMs, controller.signal);
+    const signal = limit.signal;
     let release: (() => Promise<void>) | undefined;
     try {
       if (this.#options.lock) {
@@ -376,11 +376,12 @@ export class TokenKeeper<Credentials = unknown> {
       const state = this.#states.get(key);
       if (state) state.failedAt = this.#options.clock.now();
       if (controller.signal.aborted) throw closedError();
-      if (timeout.aborted && !(error instanceof AuthError)) {
+      if (limit.timedOut && !(error instanceof AuthError)) {
         throw this.#failed(key, 'refresh', new AuthError('TIMEOUT', `renewal took longer than ${this.#options.renewalTimeoutMs} ms`));
       }
       throw error instanceof AuthError && error.code === 'SESSION_EXPIRED' ? error : this.#failed(key, 'refresh', error);
     } finally {
+      limit.clear();
       this.#renewalControllers.delete(controller);
       await release?.().catch(ignore);
     }
