@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A private redis-server on a free loopback port, without persistence; `undefined` when none is installed. */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
   const port = await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,12 +17,13 @@ import Router from '@koa/router';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import { tokenKeeper as expressTokenKeeper, tokenKeeperErrors } from '@tokenkeeper/express';
 import { tokenKeeper as koaTokenKeeper } from '@tokenkeeper/koa';
+import { RedisLock, RedisStore } from '@tokenkeeper/redis';
 import express from 'express';
 import Koa from 'koa';
 import { serveParent } from './child.js';
 import { ADA } from './upstream.js';
 
-export type Variant = 'baseline' | 'sessionKey' | 'cookie' | 'token';
+export type Variant = 'baseline' | 'sessionKey' | 'cookie' | 'token' | 'redis';
 export type AppName = `${'express' | 'koa'}-${Variant}`;
 
 export interface ServerHostReady {
@@ -38,6 +39,14 @@ const cookieOptions = { secret: 'a bench-only cookie secret, 32+ characters long
 
 const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }) });
 await keeper.session(USER).login(ADA);
+
+// argv[3], when given: a Redis for the `express-redis` app, whose keeper shares sessions there.
+const redisUrl = process.argv[3];
+const redisStore = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
+const redisKeeper = redisStore
+  ? new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }), store: redisStore, lock: new RedisLock({ client: redisStore.client }) })
+  : undefined;
+await redisKeeper?.session(USER).login(ADA);
 const login = await fetch(`${upstreamUrl}/auth/login`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -54,7 +63,8 @@ function expressApp(variant: Variant) {
     });
     return app;
   }
-  app.use(expressTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
+  if (variant === 'redis') app.use(expressTokenKeeper({ keeper: redisKeeper!, sessionKey: () => USER }));
+  else app.use(expressTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
   app.post('/login', async (req, res) => {
     res.json(await req.upstream.login(ADA));
   });
@@ -118,6 +128,7 @@ for (const variant of ['baseline', 'sessionKey', 'cookie', 'token'] as const) {
   servers.set(`express-${variant}`, createServer(expressApp(variant)));
   servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
 }
+if (redisKeeper) servers.set('express-redis', createServer(expressApp('redis')));
 const ports = {} as Record<AppName, number>;
 for (const [name, server] of servers) ports[name] = await listen(server);
 const ready: ServerHostReady = {
@@ -137,4 +148,6 @@ serveParent(ready, { cpuMicros }, async () => {
     server.close();
   }
   await keeper.close();
+  await redisKeeper?.close();
+  await redisStore?.close();
 });

@@ -11,6 +11,7 @@
  */
 import autocannon from 'autocannon';
 import { startChild } from './child.js';
+import { startRedis } from './instances.js';
 import { addSummary, alternate, fixed, median, percent, printTable, smoke } from './measure.js';
 import type { AppName, ServerHostReady, Variant } from './server-host.js';
 import { startUpstream } from './upstream.js';
@@ -52,7 +53,8 @@ async function load(appCpuMicros: () => Promise<number>, url: string, headers: R
 
 export async function benchServers(): Promise<void> {
   const upstream = await startUpstream({ protocol: 'refreshToken' });
-  const host = await startChild<ServerHostReady>('server-host', [upstream.url]);
+  const redis = await startRedis(); // issue 4's figure: the Express route on the Redis store vs the memory store
+  const host = await startChild<ServerHostReady>('server-host', redis ? [upstream.url, redis.url] : [upstream.url]);
   const appCpuMicros = () => host.call<number>('cpuMicros');
   try {
     for (const framework of ['express', 'koa'] as const) {
@@ -66,6 +68,7 @@ export async function benchServers(): Promise<void> {
         'tokenkeeper, sessionKey': target('sessionKey'),
         'tokenkeeper, signed cookie': target('cookie'),
         'tokenkeeper, token() + own fetch': target('token'),
+        ...(framework === 'express' && host.ready.ports['express-redis'] && { 'tokenkeeper, sessionKey, Redis store': target('redis') }),
       };
       for (const { url, headers } of Object.values(variants)) await load(appCpuMicros, url, headers, true);
       const runs = await alternate(
@@ -101,10 +104,17 @@ export async function benchServers(): Promise<void> {
           '≥ 97%',
         );
       }
+      const redisRuns = runs['tokenkeeper, sessionKey, Redis store'];
+      if (redisRuns) {
+        const memory = runs['tokenkeeper, sessionKey']!;
+        const ratio = median(redisRuns.map((run, round) => run.requestsPerSecond / memory[round]!.requestsPerSecond));
+        addSummary('4 Redis store', 'express route, Redis store vs memory store: req/s', percent(ratio, 1), 'same route on the memory store, same run', '');
+      }
       if (rows.some((row) => row.failures > 0)) throw new Error(`server overhead: ${framework} answered errors`);
     }
   } finally {
     await host.close();
     await upstream.close();
+    await redis?.stop();
   }
 }

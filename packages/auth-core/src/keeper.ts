@@ -11,7 +11,7 @@ import { type NormalizedOptions, normalizeOptions, type TokenKeeperOptions } fro
 import type { Protocol } from './protocols/protocol.js';
 import { KeepAliveScheduler } from './scheduler.js';
 import { Session } from './session.js';
-import type { SessionRecord } from './store/store.js';
+import type { SessionRecord, SessionStore } from './store/store.js';
 import type { TokenSet } from './tokens.js';
 import { CredentialVault } from './vault.js';
 
@@ -186,17 +186,26 @@ export class TokenKeeper<Credentials = unknown> {
   token(key: string, options?: CallOptions): Promise<string> {
     try {
       this.#checkOpen(key);
-      const found = this.#options.store.get(key);
-      if (isThenable(found)) {
-        return untilAborted(found.then(undefined, storeFailed), options?.signal)
-          .then((record) => this.#ready(key, record, options?.signal))
-          .then(accessTokenOf);
-      }
-      const ready = this.#ready(key, found, options?.signal);
+      const ready = this.#currentRecord(key, options?.signal);
       return isThenable(ready) ? ready.then(accessTokenOf) : Promise.resolve(ready.tokens.accessToken);
     } catch (error) {
       return Promise.reject(toAuthError(error, 'STORE_UNAVAILABLE', 'the session store failed'));
     }
+  }
+
+  /**
+   * The session's record, ready to send: answered synchronously when the store answers so (the
+   * memory store does) and no renewal must be waited for, so the hot path makes no promises.
+   */
+  #currentRecord(key: string, signal?: AbortSignal | null): SessionRecord | Promise<SessionRecord> {
+    let found: ReturnType<SessionStore['get']>;
+    try {
+      found = this.#options.store.get(key);
+    } catch (error) {
+      storeFailed(error);
+    }
+    if (!isThenable(found)) return this.#ready(key, found, signal);
+    return untilAborted(found.then(undefined, storeFailed), signal).then((record) => this.#ready(key, record, signal));
   }
 
   /**
@@ -225,16 +234,12 @@ export class TokenKeeper<Credentials = unknown> {
       if (url.origin !== this.protocol.origin) return this.#options.fetch(url, init);
       first = retry = init ?? {};
     }
-    let record = await this.#current(key, first.signal);
+    let record = await this.#currentRecord(key, first.signal);
     const response = await sendAuthorized(this.#options.fetch, this.protocol, url.href, first, record.tokens.accessToken);
     if (!this.protocol.isExpirySignal(response)) return response;
     await response.body?.cancel();
     record = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
     return sendAuthorized(this.#options.fetch, this.protocol, url.href, retry, record.tokens.accessToken);
-  }
-
-  async #current(key: string, signal?: AbortSignal | null): Promise<SessionRecord> {
-    return this.#ready(key, await this.#read(key, signal), signal);
   }
 
   /**

@@ -93,6 +93,29 @@ describe('with an asynchronous store', () => {
   });
 });
 
+describe('with a synchronous store that throws', () => {
+  it('answers token() and fetch() with STORE_UNAVAILABLE', async () => {
+    const inner = new MemoryStore();
+    let broken = false;
+    const store: SessionStore = {
+      get: (key) => {
+        if (broken) throw new Error('disk on fire');
+        return inner.get(key);
+      },
+      set: (key, record, expected, ttlMs) => inner.set(key, record, expected, ttlMs),
+      delete: (key, expected) => inner.delete(key, expected),
+    };
+    const { keeper } = await setup('refreshToken', { store });
+    await keeper.session('ada').login(ada);
+    broken = true;
+    expect(await rejection(() => keeper.session('ada').token())).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: 'the session store failed',
+    });
+    expect(await rejection(() => keeper.session('ada').fetch('/whoami'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+});
+
 describe('with a cross-process lock', () => {
   it('holds the lock for less time than others wait for it, so a crashed holder does not time everyone out', async () => {
     const taken: { ttlMs: number; waitMs: number }[] = [];

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /** Options of the built-in session cookie that server adapters use when no `sessionKey` is given. */
 export interface SessionCookieOptions {
@@ -39,6 +40,8 @@ const NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export class SessionCookie {
   readonly name: string;
   readonly #secrets: Buffer[];
+  /** Cookie values already verified, so a returning browser costs a lookup, not an HMAC. */
+  readonly #verified = new LRUCache<string, string>({ max: 10_000 });
   readonly #attributes: string;
 
   constructor(options: SessionCookieOptions) {
@@ -80,7 +83,11 @@ export class SessionCookie {
     }
     // Two cookies of one name may be an attacker's, planted from a sibling domain: trust neither.
     if (count !== 1 || found === undefined) return undefined;
-    return this.#verify(found);
+    const known = this.#verified.get(found);
+    if (known !== undefined) return known;
+    const id = this.#verify(found);
+    if (id !== undefined) this.#verified.set(found, id);
+    return id;
   }
 
   /** A new random session id and the `Set-Cookie` header value that carries it. */
