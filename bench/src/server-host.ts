@@ -44,7 +44,11 @@ await keeper.session(USER).login(ADA);
 const redisUrl = process.argv[3];
 const redisStore = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
 const redisKeeper = redisStore
-  ? new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }), store: redisStore, lock: new RedisLock({ client: redisStore.client }) })
+  ? new TokenKeeper({
+      protocol: refreshToken({ baseUrl: upstreamUrl }),
+      store: redisStore,
+      lock: new RedisLock({ client: redisStore.client }),
+    })
   : undefined;
 await redisKeeper?.session(USER).login(ADA);
 const login = await fetch(`${upstreamUrl}/auth/login`, {

@@ -108,7 +108,13 @@ export async function benchServers(): Promise<void> {
       if (redisRuns) {
         const memory = runs['tokenkeeper, sessionKey']!;
         const ratio = median(redisRuns.map((run, round) => run.requestsPerSecond / memory[round]!.requestsPerSecond));
-        addSummary('4 Redis store', 'express route, Redis store vs memory store: req/s', percent(ratio, 1), 'same route on the memory store, same run', '');
+        addSummary(
+          '4 Redis store',
+          'express route, Redis store vs memory store: req/s',
+          percent(ratio, 1),
+          'same route on the memory store, same run',
+          '',
+        );
       }
       if (rows.some((row) => row.failures > 0)) throw new Error(`server overhead: ${framework} answered errors`);
     }
