@@ -66,7 +66,8 @@ const SHAPE_FAULTS: ReadonlySet<FaultKind> = new Set<ShapeFault>([
 ]);
 const TOKEN_ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh'];
 const ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh', 'api', 'logout'];
-const ALL_KINDS: ReadonlySet<string> = new Set<FaultKind>([
+/** Faults that replace the whole answer; with the shape faults and `expired`, every kind there is. */
+const ANSWER_FAULTS: readonly FaultKind[] = [
   'status500',
   'status502',
   'status503',
@@ -81,14 +82,8 @@ const ALL_KINDS: ReadonlySet<string> = new Set<FaultKind>([
   'hugeBody',
   'emptyBody',
   'truncated',
-  'crlfToken',
-  'missingExpiry',
-  'pastExpiry',
-  'stringLifetime',
-  'extraFields',
-  'rotateThen500',
-  'expired',
-]);
+];
+const ALL_KINDS: ReadonlySet<string> = new Set<FaultKind>([...ANSWER_FAULTS, ...SHAPE_FAULTS, 'expired']);
 const DEFAULT_TIMEOUT_DELAY_MS = 30_000;
 
 export function isShapeFault(kind: FaultKind): kind is ShapeFault {
