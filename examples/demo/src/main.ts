@@ -76,7 +76,7 @@ export async function runDemo(): Promise<{ logins: number; refreshes: number; re
     line(
       nameOf(event.key),
       '  tokenkeeper: upstream said 401',
-      event.renewed ? 'renewing, then retrying once' : 'retrying once with the newer token',
+      event.renewed ? 'renewed it; retrying once' : 'retrying once with the newer token',
     ),
   );
   keeper.on('expired', (event) => line(nameOf(event.key), '  tokenkeeper: session ended', event.reason));

@@ -14,7 +14,7 @@ describe('the README demo', () => {
       expect(timeline).toMatch(/grace\s+tokenkeeper: logged in upstream/);
       expect(timeline).toMatch(/ada\s+tokenkeeper: renewed \(keep-alive\)/);
       expect(timeline).toMatch(
-        /ada\s+tokenkeeper: upstream said 401\s+renewing, then retrying once\n.*ada\s+tokenkeeper: renewed \(rejected\).*\n.*ada\s+GET \/me → 200/,
+        /ada\s+tokenkeeper: renewed \(rejected\).*\n.*ada\s+tokenkeeper: upstream said 401\s+renewed it; retrying once\n.*ada\s+GET \/me → 200/,
       );
       expect(timeline).toMatch(/grace\s+POST \/logout → 204/);
       expect(timeline).toMatch(/grace\s+GET \/me → 401\s+\{"error":"NOT_LOGGED_IN"/);

@@ -1,3 +1,4 @@
+import { networkFailure } from './http.js';
 import type { Protocol } from './protocols/protocol.js';
 
 const MAX_REDIRECTS = 20;
@@ -27,7 +28,7 @@ export async function sendAuthorized(
     if (dropContentType) headers.delete('content-type');
     // The first hop is on the protocol's origin by contract; later hops are checked.
     if (hop === 0 || new URL(current).origin === protocol.origin) protocol.authorize(headers, accessToken);
-    const response = await fetchImpl(current, { ...init, method, headers, body: body ?? null, redirect: 'manual' });
+    const response = await sendApiCall(fetchImpl, current, { ...init, method, headers, body: body ?? null, redirect: 'manual' });
     if (!follow || !isRedirect(response.status)) return response;
     const location = response.headers.get('location');
     if (!location || hop === MAX_REDIRECTS) return response;
@@ -40,6 +41,40 @@ export async function sendAuthorized(
       body = undefined;
       dropContentType = true;
     }
+  }
+}
+
+/** A `session.fetch` call, ready to send: the absolute URL, and an init for the first try and one for the retry. */
+export interface PreparedRequest {
+  url: URL;
+  first: RequestInit;
+  retry: RequestInit;
+}
+
+/**
+ * Resolves a `session.fetch` input against the base URL. The common case (a string or URL and a
+ * plain init) builds no `Request`; a `Request`, or a stream body that can be read once, is
+ * copied first so that the one retry has a body to send.
+ */
+export function prepareRequest(input: string | URL | Request, init: RequestInit | undefined, baseUrl: string): PreparedRequest {
+  if (!(input instanceof Request) && !(init?.body instanceof ReadableStream)) {
+    const plain = init ?? {};
+    return { url: new URL(input, baseUrl), first: plain, retry: plain };
+  }
+  const request = new Request(input instanceof Request ? input : new URL(input, baseUrl), init);
+  // clone() tees the body and gives the original a new stream: copy first, then read the parts.
+  const copy = request.body ? request.clone() : request;
+  const first = initOf(request);
+  return { url: new URL(request.url), first, retry: copy === request ? first : initOf(copy) };
+}
+
+/** Sends with the platform's fetch, turning a network failure into `UPSTREAM_UNAVAILABLE` (a caller's abort stays an abort). */
+export async function sendApiCall(fetchImpl: typeof globalThis.fetch, url: URL | string, init: RequestInit | undefined): Promise<Response> {
+  try {
+    return await fetchImpl(url, init);
+  } catch (error) {
+    if (init?.signal?.aborted || (error as { name?: unknown })?.name === 'AbortError') throw error;
+    throw networkFailure('request', error);
   }
 }
 

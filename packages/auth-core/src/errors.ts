@@ -4,8 +4,10 @@ import { errorChannel } from './diagnostics.js';
 export const AUTH_ERROR_STATUS = {
   /** The upstream refused the credentials. */
   INVALID_CREDENTIALS: 401,
-  /** Seed 000: the user is not an active member of any org (upstream 404 on login). */
+  /** The user is not an active member of any organisation (the session-renew upstream's 404 on login). */
   NO_ACTIVE_MEMBERSHIP: 403,
+  /** The credentials are right but the upstream refuses this login, e.g. an account the user may not use (403 "No access to account"). */
+  ACCESS_DENIED: 403,
   /** No session under this key: log in first. */
   NOT_LOGGED_IN: 401,
   /** The session can no longer be renewed or refreshed and no credentials are at hand. */
@@ -18,8 +20,12 @@ export const AUTH_ERROR_STATUS = {
   UPSTREAM_MALFORMED: 502,
   /** An upstream call, lock or store call took longer than its timeout. */
   TIMEOUT: 504,
-  /** The session store (or the keeper itself, once closed) cannot be used. */
+  /** The session store cannot be used. */
   STORE_UNAVAILABLE: 503,
+  /** The `credentials` provider threw or rejected while the keeper needed credentials for a new login. */
+  CREDENTIALS_UNAVAILABLE: 503,
+  /** `keeper.close()` was called: this keeper serves no more calls. */
+  KEEPER_CLOSED: 503,
 } as const;
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_STATUS;
@@ -32,6 +38,12 @@ export interface UpstreamDetails {
   contentType?: string;
   /** Up to 200 characters of an error body (non-2xx answers only; success bodies may hold tokens). */
   bodyPreview?: string;
+  /**
+   * The upstream may have acted on the call although its answer was lost or unusable (a timeout
+   * after sending, a reset, a 5xx, a malformed success): a rotating refresh token presented in
+   * such a call may be spent.
+   */
+  outcomeUnknown?: boolean;
 }
 
 export interface AuthErrorOptions {
@@ -71,6 +83,22 @@ export class AuthError extends Error {
       ...(this.upstream && { upstream: this.upstream }),
     };
   }
+}
+
+/**
+ * The one wording of each code that describes a session's state rather than an upstream answer,
+ * used by core and every adapter alike.
+ */
+export const AUTH_ERROR_MESSAGES = {
+  NOT_LOGGED_IN: 'no session: log in first',
+  SESSION_EXPIRED: 'the session has expired: log in again',
+  KEEPER_CLOSED: 'the TokenKeeper is closed',
+  CREDENTIALS_UNAVAILABLE: 'the credentials provider failed',
+} as const satisfies Partial<Record<AuthErrorCode, string>>;
+
+/** An AuthError with the one message of its code ({@link AUTH_ERROR_MESSAGES}). */
+export function stateError(code: keyof typeof AUTH_ERROR_MESSAGES, options?: AuthErrorOptions): AuthError {
+  return new AuthError(code, AUTH_ERROR_MESSAGES[code], options);
 }
 
 export function isAuthError(value: unknown, code?: AuthErrorCode): value is AuthError {

@@ -14,7 +14,11 @@ export interface TokenKeeperEvents {
   refresh: EventBase & { durationMs: number; trigger: RenewalTrigger; expiresAt: number };
   expired: EventBase & { reason: string };
   logout: EventBase & { durationMs: number };
-  /** The upstream answered the expiry signal; the request is retried once (`renewed`: this call renewed, else it reused a newer token). */
+  /**
+   * The upstream answered the expiry signal and the request is about to be retried once with a
+   * new token (`renewed`: this call renewed the session, else it found a newer token). Not emitted
+   * when the renewal failed or the rejection was handed back (`rejectionBackoffMs`).
+   */
   retry: EventBase & { renewed: boolean };
   error: EventBase & { operation: UpstreamDetails['operation'] | 'keep-alive'; error: AuthError };
 }

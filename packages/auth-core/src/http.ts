@@ -42,13 +42,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         if (options.signal?.aborted) throw options.signal.reason;
         if (limit.timedOut) {
           throw new AuthError('TIMEOUT', `upstream ${operation} took longer than ${options.timeoutMs} ms`, {
-            upstream: { operation },
+            upstream: { operation, outcomeUnknown: true },
           });
         }
-        throw new AuthError('UPSTREAM_UNAVAILABLE', `upstream ${operation} failed: ${networkReason(error)}`, {
-          cause: error,
-          upstream: { operation },
-        });
+        throw networkFailure(operation, error);
       } finally {
         limit.clear();
       }
@@ -59,7 +56,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 async function readCapped(response: Response, maxBytes: number, operation: UpstreamDetails['operation']): Promise<string> {
   const tooLarge = () =>
     new AuthError('UPSTREAM_MALFORMED', `upstream ${operation} answer is larger than ${maxBytes} bytes`, {
-      upstream: { operation, status: response.status },
+      upstream: { operation, status: response.status, outcomeUnknown: true },
     });
   const declared = Number(response.headers.get('content-length'));
   if (declared > maxBytes) {
@@ -75,6 +72,18 @@ async function readCapped(response: Response, maxBytes: number, operation: Upstr
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** Failures that happen before a request reaches the upstream: it cannot have acted. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
+
+/** An `UPSTREAM_UNAVAILABLE` for a call that failed on the network, saying whether the upstream may have acted on it. */
+export function networkFailure(operation: UpstreamDetails['operation'], error: unknown): AuthError {
+  const reason = networkReason(error);
+  return new AuthError('UPSTREAM_UNAVAILABLE', `upstream ${operation} failed: ${reason}`, {
+    cause: error,
+    upstream: { operation, outcomeUnknown: !NOT_SENT.has(reason) },
+  });
 }
 
 /** A short, secret-free reason for a network failure (`ECONNRESET`, `ECONNREFUSED`, …). */
@@ -101,5 +110,7 @@ export function describeAnswer(operation: UpstreamDetails['operation'], response
   if ((response.status < 200 || response.status >= 300) && response.body) {
     details.bodyPreview = response.body.slice(0, 200);
   }
+  // A 5xx or an unusable success: the upstream may have acted (rotated a refresh token) anyway.
+  if (response.status >= 500 || (response.status >= 200 && response.status < 300)) details.outcomeUnknown = true;
   return details;
 }

@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
-import { deadline, isThenable, untilAborted } from './abort.js';
-import { initOf, sendAuthorized } from './authorized-fetch.js';
-import { eventChannel } from './diagnostics.js';
-import { AuthError, toAuthError } from './errors.js';
-import { KeeperEvents, type RenewalTrigger, type TokenKeeperEventName, type TokenKeeperEvents } from './events.js';
-import { createUpstreamClient, type UpstreamClient } from './http.js';
+import { isThenable, untilAborted } from './abort.js';
+import { prepareRequest, sendApiCall, sendAuthorized } from './authorized-fetch.js';
+import { ignore, KeeperContext } from './context.js';
+import { AuthError, stateError } from './errors.js';
+import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
+import { KeepAlive } from './keep-alive.js';
 import { attachLogger } from './logging.js';
-import { type NormalizedOptions, normalizeOptions, type TokenKeeperOptions } from './options.js';
+import { normalizeOptions, type TokenKeeperOptions } from './options.js';
+import { learnedLifetime, rejectionRenews, requestAction, statusOf } from './policy.js';
 import type { Protocol } from './protocols/protocol.js';
-import { KeepAliveScheduler } from './scheduler.js';
+import { Renewals } from './renewal.js';
 import { Session } from './session.js';
 import type { SessionRecord, SessionStore } from './store/store.js';
 import type { TokenSet } from './tokens.js';
-import { CredentialVault } from './vault.js';
 
 export interface LoginOptions {
   signal?: AbortSignal;
@@ -27,8 +26,12 @@ export interface CallOptions {
 
 /** What `session.state()` tells: times and status, never tokens. */
 export interface SessionState {
-  /** `none`: not logged in; `expiring`: inside the refresh window; `expired`: needs a renewal before use. */
-  status: 'none' | 'active' | 'expiring' | 'expired';
+  /**
+   * `none`: not logged in (or logged out); `expiring`: inside the refresh window; `expired`: needs
+   * a renewal before use; `ended`: nothing could renew it, and calls get `SESSION_EXPIRED` until
+   * the next login.
+   */
+  status: 'none' | 'active' | 'expiring' | 'expired' | 'ended';
   expiresAt?: number;
   refreshExpiresAt?: number | undefined;
   version?: number;
@@ -46,12 +49,6 @@ export interface KeeperStats {
   renewing: number;
 }
 
-/** Per-key facts of this process: last use (for idle keep-alive) and last failed renewal. */
-interface KeyState {
-  usedAt: number;
-  failedAt: number;
-}
-
 const MAX_KEY_LENGTH = 1024;
 
 /**
@@ -59,9 +56,9 @@ const MAX_KEY_LENGTH = 1024;
  * refreshes and retries once on the expiry signal, and never runs two renewals of one session
  * at once. Adapters only ever talk to this class (through {@link Session}).
  *
- * What a request does, by the state of its token:
- * fresh → use it; in the refresh window → use it while one background renewal runs;
- * expired (or within `expiryMarginMs`) → wait for the renewal.
+ * What a request does is the policy's (`policy.ts`): fresh → use the token; in the refresh
+ * window → use it while one background renewal runs; expired → wait for the renewal; nothing
+ * can renew it → the session has ended (`SESSION_EXPIRED`, for every call until a new login).
  *
  * @example
  * const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'https://api.example' }) });
@@ -71,31 +68,17 @@ const MAX_KEY_LENGTH = 1024;
  */
 export class TokenKeeper<Credentials = unknown> {
   readonly protocol: Protocol<Credentials>;
-  readonly #options: NormalizedOptions<Credentials>;
-  readonly #events = new KeeperEvents();
-  readonly #states: LRUCache<string, KeyState>;
-  /** Single flight: the one renewal running per key in this process. */
-  readonly #renewing = new Map<string, Promise<SessionRecord>>();
-  readonly #renewalControllers = new Set<AbortController>();
-  /** Refresh tokens presented whose successors could not be stored (rare: a store outage mid-renewal). */
-  readonly #spentRefreshTokens = new LRUCache<string, true>({ max: 1_000 });
-  readonly #scheduler: KeepAliveScheduler;
-  readonly #vault: CredentialVault<Credentials> | undefined;
-  #closed = false;
+  readonly #context: KeeperContext<Credentials>;
+  readonly #renewals: Renewals<Credentials>;
+  readonly #keepAlive: KeepAlive<Credentials>;
 
   constructor(options: TokenKeeperOptions<Credentials>) {
-    this.#options = normalizeOptions(options);
-    this.protocol = this.#options.protocol;
-    this.#states = new LRUCache({ max: this.#options.maxSessions });
-    this.#scheduler = new KeepAliveScheduler({
-      clock: this.#options.clock,
-      concurrency: this.#options.keepAliveConcurrency,
-      run: (key) => this.#keepAlive(key),
-    });
-    this.#vault = this.#options.rememberCredentials
-      ? new CredentialVault(this.#options.maxSessions, this.#options.idleMs + this.#options.retainExpiredMs)
-      : undefined;
-    if (this.#options.logger) attachLogger(this, this.#options.logger);
+    const normalized = normalizeOptions(options);
+    this.protocol = normalized.protocol;
+    this.#context = new KeeperContext(normalized, (key) => this.#keepAlive.cancel(key));
+    this.#keepAlive = new KeepAlive(this.#context, () => this.#renewals);
+    this.#renewals = new Renewals(this.#context, (key, record) => this.#keepAlive.plan(key, record));
+    if (normalized.logger) attachLogger(this, normalized.logger);
   }
 
   /** A cheap handle bound to one session key; creating it does no I/O. */
@@ -104,80 +87,38 @@ export class TokenKeeper<Credentials = unknown> {
     return new Session(this, key);
   }
 
-  /** Subscribes to `login`, `refresh`, `expired`, `logout` or `error`; returns the unsubscribe function. */
+  /** Subscribes to `login`, `refresh`, `retry`, `expired`, `logout` or `error`; returns the unsubscribe function. */
   on<Name extends TokenKeeperEventName>(name: Name, listener: (event: TokenKeeperEvents[Name]) => void): () => void {
-    return this.#events.on(name, listener);
+    return this.#context.events.on(name, listener);
   }
 
   off<Name extends TokenKeeperEventName>(name: Name, listener: (event: TokenKeeperEvents[Name]) => void): void {
-    this.#events.off(name, listener);
-  }
-
-  // ── the decision, as named predicates ───────────────────────────────────────────────
-
-  /** How long before expiry renewal starts: `refreshWindowMs`, at most a quarter of the lifetime. */
-  #windowOf(tokens: TokenSet): number {
-    return Math.min(this.#options.refreshWindowMs, (tokens.expiresAt - tokens.issuedAt) / 4);
-  }
-
-  #hasCredentials(key: string): boolean {
-    return this.#options.credentials !== undefined || this.#vault?.has(key) === true;
-  }
-
-  /** When this session should be renewed: before the access token, or the refresh token when a re-login can replace it. */
-  #renewAt(key: string, tokens: TokenSet): number {
-    const window = this.#windowOf(tokens);
-    const accessDue = tokens.expiresAt - window;
-    if (tokens.refreshExpiresAt === undefined || !this.#hasCredentials(key)) return accessDue;
-    return Math.min(accessDue, tokens.refreshExpiresAt - window);
-  }
-
-  /** The token cannot be sent any more: a request must wait for a renewal. */
-  /** The protocol can still refresh, and (rotating upstreams) the refresh token is not spent. */
-  #canRefresh(tokens: TokenSet, now: number): boolean {
-    if (!this.protocol.canRefresh(tokens, now)) return false;
-    if (!this.protocol.rotatesRefreshTokens) return true;
-    return tokens.refreshToken !== undefined && !this.#spentRefreshTokens.has(tokens.refreshToken);
-  }
-
-  /** Something can renew this session now: a usable refresh, or credentials for a re-login. */
-  #renewable(key: string, tokens: TokenSet, now: number): boolean {
-    return this.#canRefresh(tokens, now) || this.#hasCredentials(key);
-  }
-
-  #marginOf(tokens: TokenSet): number {
-    return Math.min(this.#options.expiryMarginMs, (tokens.expiresAt - tokens.issuedAt) / 20);
-  }
-
-  /** The token cannot be sent any more: a request must wait for a renewal (or learn the session ended). */
-  #mustRenew(tokens: TokenSet, now: number): boolean {
-    return now >= tokens.expiresAt - this.#marginOf(tokens);
-  }
-
-  /**
-   * Inside the renewal window, with no renewal running, no recent failure, and something that
-   * can renew: a session nothing can renew serves its token until it expires, then ends.
-   */
-  #shouldRenew(key: string, record: SessionRecord, state: KeyState, now: number): boolean {
-    return (
-      now >= this.#renewAt(key, record.tokens) &&
-      !this.#renewing.has(key) &&
-      now - state.failedAt >= this.#options.retryIntervalMs &&
-      this.#renewable(key, record.tokens, now)
-    );
-  }
-
-  /** The one place that says what a request does with the session it found. */
-  #ready(key: string, record: SessionRecord | undefined, signal?: AbortSignal | null): SessionRecord | Promise<SessionRecord> {
-    if (!record) throw notLoggedIn();
-    const now = this.#options.clock.now();
-    const state = this.#touch(key, record, now);
-    if (this.#mustRenew(record.tokens, now)) return this.#renew(key, record, 'expired', signal);
-    if (this.#shouldRenew(key, record, state, now)) this.#renew(key, record, 'proactive').catch(ignore);
-    return record;
+    this.#context.events.off(name, listener);
   }
 
   // ── requests ────────────────────────────────────────────────────────────────────────
+
+  /** The one place that says what a request does with the session it found: the policy's answer. */
+  #ready(key: string, record: SessionRecord | undefined, signal?: AbortSignal | null): SessionRecord | Promise<SessionRecord> {
+    const context = this.#context;
+    if (!record) throw context.noSession(key);
+    const now = context.now();
+    const slot = context.slots.get(key, now);
+    slot.usedAt = now;
+    if (slot.idle) this.#keepAlive.plan(key, record);
+    if (slot.loggingOut > 0) throw stateError('NOT_LOGGED_IN');
+    switch (requestAction(record.tokens, now, context.factsOf(key, slot, record.tokens, now), context.options)) {
+      case 'use':
+        return record;
+      case 'use-and-renew':
+        this.#renewals.renew(key, record, 'proactive').catch(ignore);
+        return record;
+      case 'wait':
+        return this.#renewals.renew(key, record, 'expired', signal);
+      case 'ended':
+        return context.end(key, record, 'the token expired and nothing can renew it');
+    }
+  }
 
   /**
    * The access token to send now, renewing first only if it has expired. On a fresh token this
@@ -189,7 +130,7 @@ export class TokenKeeper<Credentials = unknown> {
       const ready = this.#currentRecord(key, options?.signal);
       return isThenable(ready) ? ready.then(accessTokenOf) : Promise.resolve(ready.tokens.accessToken);
     } catch (error) {
-      return Promise.reject(toAuthError(error, 'STORE_UNAVAILABLE', 'the session store failed'));
+      return Promise.reject(error);
     }
   }
 
@@ -200,396 +141,217 @@ export class TokenKeeper<Credentials = unknown> {
   #currentRecord(key: string, signal?: AbortSignal | null): SessionRecord | Promise<SessionRecord> {
     let found: ReturnType<SessionStore['get']>;
     try {
-      found = this.#options.store.get(key);
+      found = this.#context.options.store.get(key);
     } catch (error) {
-      storeFailed(error);
+      throw storeFailed(error);
     }
     if (!isThenable(found)) return this.#ready(key, found, signal);
-    return untilAborted(found.then(undefined, storeFailed), signal).then((record) => this.#ready(key, record, signal));
+    return untilAborted(
+      found.then(undefined, (error: unknown) => Promise.reject(storeFailed(error))),
+      signal,
+    ).then((record) => this.#ready(key, record, signal));
   }
 
   /**
    * `fetch` with the session's token. Relative URLs resolve against the protocol's base URL; a
    * token goes only to the protocol's origin (redirects elsewhere lose it). An answer with the
    * protocol's expiry signal triggers one renewal — only if the rejected token is still the
-   * stored one — and exactly one retry; a second rejection is returned as it is.
+   * stored one — and exactly one retry; a second rejection is returned as it is. A call that
+   * cannot reach the upstream rejects with `UPSTREAM_UNAVAILABLE`.
    */
   async fetch(key: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
     this.#checkOpen(key);
-    let url: URL;
-    let first: RequestInit;
-    let retry: RequestInit;
-    if (input instanceof Request || init?.body instanceof ReadableStream) {
-      // A Request, or a stream that can be read once: build a Request and keep a copy for the retry.
-      const request = new Request(input instanceof Request ? input : new URL(input, this.protocol.baseUrl), init);
-      url = new URL(request.url);
-      if (url.origin !== this.protocol.origin) return this.#options.fetch(request);
-      // clone() tees the body and gives the original a new stream: copy first, then read the parts.
-      const copy = request.body ? request.clone() : request;
-      first = initOf(request);
-      retry = copy === request ? first : initOf(copy);
-    } else {
-      // The common case takes no Request at all: one URL parse, and the caller's init as it is.
-      url = new URL(input, this.protocol.baseUrl);
-      if (url.origin !== this.protocol.origin) return this.#options.fetch(url, init);
-      first = retry = init ?? {};
-    }
-    let record = await this.#currentRecord(key, first.signal);
-    const response = await sendAuthorized(this.#options.fetch, this.protocol, url.href, first, record.tokens.accessToken);
+    const { url, first, retry } = prepareRequest(input, init, this.protocol.baseUrl);
+    const fetchImpl = this.#context.options.fetch;
+    if (url.origin !== this.protocol.origin) return sendApiCall(fetchImpl, url, first);
+    const record = await this.#currentRecord(key, first.signal);
+    const response = await sendAuthorized(fetchImpl, this.protocol, url.href, first, record.tokens.accessToken);
     if (!this.protocol.isExpirySignal(response)) return response;
+    const rejectedAt = this.#context.now();
+    const renewed = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
+    if (!renewed) return response;
     await response.body?.cancel();
-    record = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
-    return sendAuthorized(this.#options.fetch, this.protocol, url.href, retry, record.tokens.accessToken);
+    const second = await sendAuthorized(fetchImpl, this.protocol, url.href, retry, renewed.tokens.accessToken);
+    if (second.ok) this.#learnFrom(key, record.tokens, rejectedAt, renewed);
+    return second;
   }
 
   /**
    * The token to retry with after the upstream rejected `rejectedToken` with the expiry signal:
    * renews only if that token is still the stored one (else someone already did), single flight.
-   * For adapters that send requests themselves (the axios interceptor); `fetch` uses it too.
+   * Resolves `undefined` when the rejection should be handed back unchanged (see
+   * `rejectionBackoffMs`). For adapters that send requests themselves (the axios interceptor).
    */
-  async renewAfterRejection(key: string, rejectedToken: string, options?: CallOptions): Promise<string> {
+  async renewAfterRejection(key: string, rejectedToken: string, options?: CallOptions): Promise<string | undefined> {
     this.#checkOpen(key);
-    return (await this.#afterRejection(key, rejectedToken, options?.signal)).tokens.accessToken;
+    return (await this.#afterRejection(key, rejectedToken, options?.signal))?.tokens.accessToken;
   }
 
-  async #afterRejection(key: string, rejectedToken: string, signal?: AbortSignal | null): Promise<SessionRecord> {
-    const current = await this.#read(key, signal);
-    if (!current) throw notLoggedIn();
-    const renewed = current.tokens.accessToken === rejectedToken;
-    this.#emit('retry', { key, protocol: this.protocol.name, renewed });
-    return renewed ? this.#renew(key, current, 'rejected', signal) : this.#ready(key, current, signal);
+  async #afterRejection(key: string, rejectedToken: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
+    const context = this.#context;
+    const current = await context.read(key, signal);
+    if (!current) throw context.noSession(key);
+    const event = { key, protocol: this.protocol.name, renewed: false };
+    if (current.tokens.accessToken !== rejectedToken) {
+      // Someone renewed meanwhile: retry with their token.
+      const ready = await this.#ready(key, current, signal);
+      context.emit('retry', event);
+      return ready;
+    }
+    const now = context.now();
+    const slot = context.slots.get(key, now);
+    const renewedAt = current.version > slot.rejectionRenewedVersion ? slot.rejectionRenewedAt : Number.NEGATIVE_INFINITY;
+    if (!rejectionRenews(current.tokens, renewedAt, now, context.options)) return undefined;
+    slot.rejectionRenewedAt = now;
+    slot.rejectionRenewedVersion = current.version;
+    const renewed = await this.#renewals.renew(key, current, 'rejected', signal);
+    event.renewed = true;
+    context.emit('retry', event);
+    return renewed;
+  }
+
+  /**
+   * A token rejected well before its planned expiry, and replaced by one the upstream took, shows
+   * the real lifetime: every token after it is planned with it, the one just issued included.
+   */
+  #learnFrom(key: string, rejected: TokenSet, rejectedAt: number, renewed: SessionRecord): void {
+    const context = this.#context;
+    const lifetime = learnedLifetime(rejected, rejectedAt);
+    if (lifetime === undefined) return;
+    context.learnedLifetimeMs = lifetime;
+    const tokens = context.accept(renewed.tokens, 'refresh');
+    if (tokens.expiresAt >= renewed.tokens.expiresAt) return;
+    const record: SessionRecord = { ...renewed, tokens, version: renewed.version + 1 };
+    context.write(key, record, renewed).then((written) => written && this.#keepAlive.plan(key, record), ignore);
   }
 
   // ── login, logout, state ───────────────────────────────────────────────────────────
 
-  /** Logs in and stores the session under `key`, replacing any session there. */
+  /**
+   * Logs in and stores the session under `key`, replacing any session there. A logout of `key`
+   * that begins while the upstream answers wins: the new upstream session is logged out again and
+   * the login rejects with `NOT_LOGGED_IN`.
+   */
   async login(key: string, credentials: Credentials, options: LoginOptions = {}): Promise<SessionState> {
     this.#checkOpen(key);
+    const context = this.#context;
     const checked = this.protocol.checkCredentials(credentials);
-    const started = this.#options.clock.now();
+    const started = context.now();
+    const startedAt = context.logoutSequence;
     let tokens: TokenSet;
     try {
-      tokens = await this.protocol.login(checked, this.#client(options.signal));
+      tokens = context.accept(await this.protocol.login(checked, context.client(options.signal)), 'login');
     } catch (error) {
-      throw this.#failed(key, 'login', error);
+      throw context.failed(key, 'login', error);
+    }
+    const slot = context.slots.get(key, context.now());
+    if (slot.loggedOutAt > startedAt || context.closed) {
+      this.protocol.logout(tokens, context.client()).catch(ignore);
+      throw context.closed ? stateError('KEEPER_CLOSED') : stateError('NOT_LOGGED_IN');
     }
     const record: SessionRecord = { tokens, version: 1, loginId: randomBytes(9).toString('base64url'), service: options.service === true };
-    await this.#write(key, record, null);
-    this.#vault?.put(key, checked);
-    this.#states.set(key, { usedAt: this.#options.clock.now(), failedAt: Number.NEGATIVE_INFINITY });
-    this.#plan(key, record);
-    this.#emit('login', { key, protocol: this.protocol.name, durationMs: this.#options.clock.now() - started, reason: 'login' });
+    await context.write(key, record, null);
+    context.vault?.put(key, checked);
+    Object.assign(slot, {
+      usedAt: context.now(),
+      failedAt: Number.NEGATIVE_INFINITY,
+      ended: undefined,
+      noCredentials: false,
+      unsaved: undefined,
+    });
+    slot.rejectionRenewedAt = Number.NEGATIVE_INFINITY;
+    slot.rejectionRenewedVersion = 0;
+    this.#keepAlive.plan(key, record);
+    context.emit('login', { key, protocol: this.protocol.name, durationMs: context.now() - started, reason: 'login' });
     return this.#stateOf(record);
   }
 
   /**
-   * Ends the session here at once, then upstream where the protocol can. A renewal still
-   * running finds the session gone and never brings it back.
+   * Ends the session. Requests in this process get `NOT_LOGGED_IN` at once; a renewal still
+   * running (here, or in another process holding the lock) is waited for, so that the upstream
+   * logout presents the newest refresh token and no refresh token is ever presented twice;
+   * a login still running loses. Then the session is deleted, and logged out upstream where the
+   * protocol can.
    */
   async logout(key: string, options: CallOptions = {}): Promise<void> {
     this.#checkOpen(key);
-    const started = this.#options.clock.now();
-    // The read only serves the upstream logout: a failing read must not keep the session alive.
-    const record = await this.#read(key, options.signal).catch(() => undefined);
-    await this.#storeCall(() => this.#options.store.delete(key));
-    this.#forget(key);
+    const context = this.#context;
+    const started = context.now();
+    const slot = context.slots.get(key, started);
+    slot.loggedOutAt = ++context.logoutSequence;
+    slot.loggingOut++;
+    let record: SessionRecord | undefined;
+    try {
+      await slot.renewal?.catch(ignore);
+      const release = await this.#renewals.lock(key, AbortSignal.timeout(context.options.renewalTimeoutMs)).catch(() => undefined);
+      try {
+        // The read only serves the upstream logout: a failing read must not keep the session alive.
+        record = await context.read(key, options.signal).catch(() => undefined);
+        await context.delete(key, record?.loginId);
+      } finally {
+        await release?.().catch(ignore);
+      }
+    } finally {
+      slot.loggingOut--;
+    }
+    Object.assign(slot, { ended: undefined, idle: true, unsaved: undefined });
+    this.#keepAlive.cancel(key);
+    context.vault?.delete(key);
     if (record) {
       try {
-        await this.protocol.logout(record.tokens, this.#client(options.signal));
+        await this.protocol.logout(record.tokens, context.client(options.signal));
       } catch (error) {
-        this.#failed(key, 'logout', error); // the session is over here whatever the upstream says
+        context.failed(key, 'logout', error); // the session is over here whatever the upstream says
       }
     }
-    this.#emit('logout', { key, protocol: this.protocol.name, durationMs: this.#options.clock.now() - started });
+    context.emit('logout', { key, protocol: this.protocol.name, durationMs: context.now() - started });
   }
 
   async state(key: string): Promise<SessionState> {
     this.#checkOpen(key);
-    const record = await this.#read(key);
-    return record ? this.#stateOf(record) : { status: 'none' };
+    const record = await this.#context.read(key);
+    if (record) return this.#stateOf(record);
+    return { status: this.#context.slots.peek(key)?.ended === undefined ? 'none' : 'ended' };
   }
 
-  /** Checks credentials without starting a session (seed 002's `GET /auth/test`). */
+  /** Checks credentials without starting a session (where the upstream can, e.g. `GET /auth/test`). */
   async verifyCredentials(credentials: Credentials, options: CallOptions = {}): Promise<boolean> {
-    if (this.#closed) throw closedError();
+    if (this.#context.closed) throw stateError('KEEPER_CLOSED');
     if (!this.protocol.verifyCredentials) throw new TypeError(`protocol ${this.protocol.name} cannot verify credentials`);
-    return this.protocol.verifyCredentials(this.protocol.checkCredentials(credentials), this.#client(options.signal));
+    return this.protocol.verifyCredentials(this.protocol.checkCredentials(credentials), this.#context.client(options.signal));
+  }
+
+  /** Resolves once no renewal is running in this process: for tests on a manual clock, instead of real-time sleeps. */
+  settled(): Promise<void> {
+    return this.#context.slots.settled();
   }
 
   /** Stops every timer and renewal; the process can exit once its own handles are closed. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#scheduler.close();
-    for (const controller of this.#renewalControllers) controller.abort(closedError());
-    this.#renewalControllers.clear();
-    this.#states.clear();
-    this.#vault?.clear();
-    if (this.#options.ownsStore) await this.#options.store.close?.();
+    const context = this.#context;
+    if (context.closed) return;
+    context.closed = true;
+    this.#keepAlive.close();
+    this.#renewals.abortAll(stateError('KEEPER_CLOSED'));
+    context.slots.clear();
+    context.vault?.clear();
+    if (context.options.ownsStore) await context.options.store.close?.();
   }
 
   /** Live figures of this keeper: sessions used here lately, keep-alive plans and renewals running. */
   get stats(): KeeperStats {
     return {
-      sessions: this.#states.size,
-      keepAlivePlanned: this.#scheduler.size,
-      keepAliveRunning: this.#scheduler.running,
-      renewing: this.#renewing.size,
+      sessions: this.#context.slots.size,
+      keepAlivePlanned: this.#keepAlive.planned,
+      keepAliveRunning: this.#keepAlive.running,
+      renewing: this.#context.slots.renewing,
     };
   }
 
-  // ── renewal: single flight ──────────────────────────────────────────────────────────
-
-  #renew(key: string, seen: SessionRecord, trigger: RenewalTrigger, signal?: AbortSignal | null): Promise<SessionRecord> {
-    let renewal = this.#renewing.get(key);
-    if (!renewal) {
-      renewal = this.#runRenewal(key, seen, trigger);
-      this.#renewing.set(key, renewal);
-      const settled = () => this.#renewing.delete(key);
-      renewal.then(settled, settled);
-    }
-    return untilAborted(renewal, signal);
-  }
-
-  /** One renewal, with its own timeout, shared by every waiter; a waiter's abort does not cancel it. */
-  async #runRenewal(key: string, seen: SessionRecord, trigger: RenewalTrigger): Promise<SessionRecord> {
-    const controller = new AbortController();
-    this.#renewalControllers.add(controller);
-    const limit = deadline(this.#options.renewalTimeoutMs, controller.signal);
-    const signal = limit.signal;
-    let release: (() => Promise<void>) | undefined;
-    try {
-      if (this.#options.lock) {
-        release = await this.#options.lock.acquire(key, {
-          // Long enough for a refresh and a re-login, short enough that a crashed holder's lock
-          // frees itself while the others are still waiting.
-          ttlMs: Math.min(this.#options.renewalTimeoutMs / 2, 2 * this.#options.timeoutMs + 2_000),
-          waitMs: this.#options.renewalTimeoutMs,
-          signal,
-        });
-      }
-      // Read again under the lock: another instance may have renewed (or logged out) meanwhile,
-      // and only the refresh token stored *now* may be presented.
-      const current = await this.#read(key);
-      if (!current) throw notLoggedIn('the session ended while it was being renewed');
-      if (current.loginId !== seen.loginId || current.version !== seen.version) return current;
-      const next = await this.#renewRecord(key, current, trigger, signal);
-      const state = this.#states.get(key);
-      if (state) state.failedAt = Number.NEGATIVE_INFINITY;
-      return next;
-    } catch (error) {
-      const state = this.#states.get(key);
-      if (state) state.failedAt = this.#options.clock.now();
-      if (controller.signal.aborted) throw closedError();
-      if (limit.timedOut && !(error instanceof AuthError)) {
-        throw this.#failed(key, 'refresh', new AuthError('TIMEOUT', `renewal took longer than ${this.#options.renewalTimeoutMs} ms`));
-      }
-      throw error instanceof AuthError && error.code === 'SESSION_EXPIRED' ? error : this.#failed(key, 'refresh', error);
-    } finally {
-      limit.clear();
-      this.#renewalControllers.delete(controller);
-      await release?.().catch(ignore);
-    }
-  }
-
-  /** Refreshes when the protocol still can, else logs in again when credentials are at hand, else ends the session. */
-  async #renewRecord(key: string, seen: SessionRecord, trigger: RenewalTrigger, signal: AbortSignal): Promise<SessionRecord> {
-    const started = this.#options.clock.now();
-    let record = seen;
-    const tokens = record.tokens;
-    const client = this.#client(signal);
-    const canRelogin = this.#hasCredentials(key);
-    const refreshLapsing =
-      canRelogin && tokens.refreshExpiresAt !== undefined && started >= tokens.refreshExpiresAt - this.#windowOf(tokens);
-    let reason = 'the token expired and the upstream cannot renew it';
-    if (this.#canRefresh(tokens, started) && !refreshLapsing) {
-      try {
-        const next = await this.#replace(key, record, await this.protocol.refresh(tokens, client));
-        this.#emit('refresh', {
-          key,
-          protocol: this.protocol.name,
-          durationMs: this.#options.clock.now() - started,
-          trigger,
-          expiresAt: next.tokens.expiresAt,
-        });
-        return next;
-      } catch (error) {
-        const refused = error instanceof AuthError && error.code === 'SESSION_EXPIRED';
-        // A rotating upstream may have spent the refresh token even though we never read its
-        // answer (a timeout, a 5xx, a reset): presenting it again could kill the session.
-        const maybeSpent = this.protocol.rotatesRefreshTokens && (error instanceof AuthError ? outcomeUnknown(error) : signal.aborted);
-        if (!refused && !maybeSpent) throw error;
-        if (maybeSpent) {
-          const spent = await this.#replace(key, record, { ...tokens, refreshToken: undefined });
-          if (spent.loginId !== record.loginId) return spent; // a newer login got there first
-          record = spent; // the access token still serves until it expires
-          if (!canRelogin || signal.aborted) throw error;
-          this.#failed(key, 'refresh', error); // recovered below by a re-login, but worth reporting
-        }
-        reason = refused ? 'the upstream refused to renew the session' : 'the refresh outcome is unknown';
-      }
-    }
-    const credentials = canRelogin ? await this.#credentialsFor(key) : undefined;
-    if (credentials === undefined) return this.#expire(key, record, reason);
-    let fresh: TokenSet;
-    try {
-      fresh = await this.protocol.login(credentials, client);
-    } catch (error) {
-      if (error instanceof AuthError && (error.code === 'INVALID_CREDENTIALS' || error.code === 'NO_ACTIVE_MEMBERSHIP')) {
-        await this.#end(key, record, `re-login refused: ${error.code}`);
-      }
-      throw error;
-    }
-    const next = await this.#replace(key, record, fresh);
-    this.#emit('login', { key, protocol: this.protocol.name, durationMs: this.#options.clock.now() - started, reason: 'relogin' });
-    return next;
-  }
-
-  async #credentialsFor(key: string): Promise<Credentials | undefined> {
-    let provided: Credentials | undefined;
-    try {
-      provided = await this.#options.credentials?.(key);
-    } catch (error) {
-      throw new AuthError('SESSION_EXPIRED', 'the credentials provider failed', { cause: error });
-    }
-    if (provided !== undefined) return this.protocol.checkCredentials(provided);
-    return this.#vault?.get(key);
-  }
-
-  /** Stores renewed tokens unless a logout or a newer login got there first (they win). */
-  async #replace(key: string, previous: SessionRecord, tokens: TokenSet): Promise<SessionRecord> {
-    const record: SessionRecord = { tokens, version: previous.version + 1, loginId: previous.loginId, service: previous.service };
-    let written: boolean;
-    try {
-      written = await this.#write(key, record, previous);
-    } catch (error) {
-      // The upstream may have rotated already: the stored refresh token must not be presented
-      // again from here, though the store still holds it.
-      const spent = previous.tokens.refreshToken;
-      if (spent !== undefined && tokens.refreshToken !== spent) this.#spentRefreshTokens.set(spent, true);
-      throw error;
-    }
-    if (written) {
-      this.#plan(key, record);
-      return record;
-    }
-    // The tokens just issued belong to no session now: end them upstream too.
-    this.protocol.logout(tokens, this.#client()).catch(ignore);
-    const current = await this.#read(key);
-    if (!current) throw notLoggedIn('the session was logged out while it was being renewed');
-    return current;
-  }
-
-  async #expire(key: string, record: SessionRecord, reason: string): Promise<never> {
-    await this.#end(key, record, reason);
-    throw new AuthError('SESSION_EXPIRED', 'the session has expired: log in again');
-  }
-
-  async #end(key: string, record: SessionRecord, reason: string): Promise<void> {
-    await this.#storeCall(() => this.#options.store.delete(key, { loginId: record.loginId }));
-    this.#forget(key);
-    this.#emit('expired', { key, protocol: this.protocol.name, reason });
-  }
-
-  // ── keep-alive ──────────────────────────────────────────────────────────────────────
-
-  /** Plans this session's next keep-alive renewal, jittered so sessions logged in together spread out. */
-  #plan(key: string, record: SessionRecord): void {
-    if (!this.#options.keepAlive || this.#closed) return;
-    this.#scheduler.schedule(key, this.#renewAt(key, record.tokens) - Math.random() * this.#jitterOf(record.tokens));
-  }
-
-  #jitterOf(tokens: TokenSet): number {
-    return Math.min(this.#options.keepAliveJitterMs, this.#windowOf(tokens) / 2);
-  }
-
-  /** Records a use; the first use in this process plans the keep-alive. */
-  #touch(key: string, record: SessionRecord, now: number): KeyState {
-    let state = this.#states.get(key);
-    if (state) {
-      state.usedAt = now;
-      return state;
-    }
-    state = { usedAt: now, failedAt: Number.NEGATIVE_INFINITY };
-    this.#states.set(key, state);
-    this.#plan(key, record);
-    return state;
-  }
-
-  async #keepAlive(key: string): Promise<void> {
-    const state = this.#states.get(key);
-    if (!state || this.#closed) return;
-    try {
-      const record = await this.#read(key);
-      if (!record) return this.#forget(key);
-      const now = this.#options.clock.now();
-      // An idle user session is let go; its next request plans keep-alive again.
-      if (!record.service && now - state.usedAt >= this.#options.idleMs) return void this.#states.delete(key);
-      // Earlier than any jittered plan for these tokens: renewed elsewhere meanwhile, plan again.
-      if (now < this.#renewAt(key, record.tokens) - this.#jitterOf(record.tokens)) return this.#plan(key, record);
-      if (!this.#renewable(key, record.tokens, now) && !this.#mustRenew(record.tokens, now)) {
-        // Nothing can renew it: let the token serve, and end the session when it expires.
-        return this.#scheduler.schedule(key, record.tokens.expiresAt - this.#marginOf(record.tokens));
-      }
-      await this.#renew(key, record, 'keep-alive');
-    } catch {
-      // Already reported as an event; try again soon if the session still exists.
-      if (!this.#closed && this.#states.has(key)) {
-        this.#scheduler.schedule(key, this.#options.clock.now() + this.#options.retryIntervalMs);
-      }
-    }
-  }
-
-  // ── plumbing ────────────────────────────────────────────────────────────────────────
-
-  #forget(key: string): void {
-    this.#states.delete(key);
-    this.#scheduler.cancel(key);
-    this.#vault?.delete(key);
-  }
-
-  #client(signal?: AbortSignal): UpstreamClient {
-    return createUpstreamClient({
-      fetch: this.#options.fetch,
-      timeoutMs: this.#options.timeoutMs,
-      maxBodyBytes: this.#options.maxBodyBytes,
-      now: this.#options.clock.now,
-      signal,
-    });
-  }
-
-  #ttlOf(tokens: TokenSet): number {
-    const lastUseful = Math.max(tokens.expiresAt, tokens.refreshExpiresAt ?? 0);
-    return lastUseful - this.#options.clock.now() + this.#options.retainExpiredMs;
-  }
-
-  #write(key: string, record: SessionRecord, previous: SessionRecord | null): Promise<boolean> {
-    const expected = previous && { loginId: previous.loginId, version: previous.version };
-    return this.#storeCall(() => this.#options.store.set(key, record, expected, this.#ttlOf(record.tokens)));
-  }
-
-  /** A store read; the caller's signal stops the wait (the store bounds the call itself). */
-  #read(key: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
-    return untilAborted(
-      this.#storeCall(() => this.#options.store.get(key)),
-      signal,
-    );
-  }
-
-  async #storeCall<T>(call: () => T | Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw toAuthError(error, 'STORE_UNAVAILABLE', 'the session store failed');
-    }
-  }
-
   #stateOf(record: SessionRecord): SessionState {
-    const now = this.#options.clock.now();
     const { tokens } = record;
-    const status = this.#mustRenew(tokens, now) ? 'expired' : now >= tokens.expiresAt - this.#windowOf(tokens) ? 'expiring' : 'active';
     return {
-      status,
+      status: statusOf(tokens, this.#context.now(), this.#context.options),
       expiresAt: tokens.expiresAt,
       refreshExpiresAt: tokens.refreshExpiresAt,
       version: record.version,
@@ -598,51 +360,22 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   #checkOpen(key: string): void {
-    if (this.#closed) throw closedError();
+    if (this.#context.closed) throw stateError('KEEPER_CLOSED');
     checkKey(key);
   }
-
-  /** Reports a failed upstream call as an `error` event and returns it as an AuthError. */
-  #failed(key: string, operation: 'login' | 'refresh' | 'logout', error: unknown): unknown {
-    if (!(error instanceof AuthError)) return error; // an abort reason: the caller's own doing
-    this.#emit('error', { key, protocol: this.protocol.name, operation, error });
-    return error;
-  }
-
-  #emit<Name extends TokenKeeperEventName>(name: Name, event: TokenKeeperEvents[Name]): void {
-    this.#events.emit(name, event);
-    if (eventChannel.hasSubscribers) eventChannel.publish({ name, event });
-  }
 }
 
+/** A session key is the app's own value: anything but a non-empty string of at most 1,024 characters is a programming error. */
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new AuthError('NOT_LOGGED_IN', `the session key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
+    throw new TypeError(`TokenKeeper: the session key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
   }
 }
 
-/** Whether the upstream may have acted on a call whose answer we did not get or could not read. */
-function outcomeUnknown(error: AuthError): boolean {
-  if (error.code === 'TIMEOUT' || error.code === 'UPSTREAM_MALFORMED') return true;
-  if (error.code !== 'UPSTREAM_UNAVAILABLE') return false;
-  const status = error.upstream?.status;
-  return status === undefined ? !/ECONNREFUSED|ENOTFOUND/.test(error.message) : status >= 500;
-}
-
-function notLoggedIn(message = 'no session: log in first'): AuthError {
-  return new AuthError('NOT_LOGGED_IN', message);
-}
-
-function closedError(): AuthError {
-  return new AuthError('STORE_UNAVAILABLE', 'the TokenKeeper is closed');
-}
-
-function storeFailed(error: unknown): never {
-  throw toAuthError(error, 'STORE_UNAVAILABLE', 'the session store failed');
+function storeFailed(error: unknown): AuthError {
+  return error instanceof AuthError ? error : new AuthError('STORE_UNAVAILABLE', 'the session store failed', { cause: error });
 }
 
 function accessTokenOf(record: SessionRecord): string {
   return record.tokens.accessToken;
 }
-
-function ignore(): void {}

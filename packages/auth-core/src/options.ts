@@ -29,6 +29,13 @@ export interface TokenKeeperOptions<Credentials> {
   expiryMarginMs?: number;
   /** After a failed background renewal, wait this long before another. Default 3 s. */
   retryIntervalMs?: number;
+  /**
+   * After a rejection with the expiry signal renewed a session, further rejections within this
+   * long (capped at a tenth of the token's lifetime) are handed back to the caller unchanged
+   * instead of renewing again: an upstream that turns away a token it just issued is refusing
+   * permission. Default 10 s.
+   */
+  rejectionBackoffMs?: number;
   /** Timeout of each upstream login/refresh/logout call. Default 10 s. */
   timeoutMs?: number;
   /** Timeout of one whole renewal (lock wait, refresh, re-login) shared by its waiters. Default 30 s. */
@@ -73,6 +80,8 @@ export const DEFAULTS = {
   expiryMarginMs: 2_000,
   /** Keeps a failing upstream from being hammered by every request in the refresh window. */
   retryIntervalMs: 3_000,
+  /** Fifty "forbidden" answers in a row cost one renewal, not fifty. */
+  rejectionBackoffMs: 10_000,
   /** Long enough for a slow identity provider, short enough to answer a user. */
   timeoutMs: 10_000,
   /** A lock wait, a refresh and a re-login. */
@@ -136,6 +145,7 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     refreshWindowMs: duration(raw, 'refreshWindowMs', true),
     expiryMarginMs: duration(raw, 'expiryMarginMs', true),
     retryIntervalMs: duration(raw, 'retryIntervalMs', true),
+    rejectionBackoffMs: duration(raw, 'rejectionBackoffMs', true),
     timeoutMs: duration(raw, 'timeoutMs'),
     renewalTimeoutMs: duration(raw, 'renewalTimeoutMs'),
     maxBodyBytes: duration(raw, 'maxBodyBytes'),

@@ -51,11 +51,16 @@ export interface ExpiryFacts {
   isoDate?: unknown;
 }
 
+/** No upstream issues tokens for longer; an expiry beyond this is a mistake or an attack (it would never expire in a store). */
+export const MAX_LIFETIME_MS = 366 * 24 * 3_600_000;
+
 /**
  * Turns what the upstream said into an epoch-ms expiry on the local clock.
  * Relative lifetimes count from the send time. Absolute times are converted to a lifetime
- * against the answer's own `Date` header when it has one, which cancels any clock skew.
- * Returns `undefined` when nothing was given, so the caller can apply a default lifetime.
+ * against the answer's own `Date` header when it has one, which cancels the upstream's clock
+ * skew — unless a proxy wrote that header from another clock, so an absolute time that lands in
+ * the past or more than a year ahead is not believed: the answer is `undefined`, and the caller
+ * applies its default lifetime (a login never fails over a clock).
  */
 export function expiryFrom(facts: ExpiryFacts, response: UpstreamResponse, field: string, details: UpstreamDetails): number | undefined {
   if (facts.lifetimeSeconds !== undefined && facts.lifetimeSeconds !== null) {
@@ -63,7 +68,8 @@ export function expiryFrom(facts: ExpiryFacts, response: UpstreamResponse, field
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
       throw malformed(`${field} lifetime is not a number`, details);
     }
-    return checkFuture(response.sentAt + seconds * 1000, response.sentAt, field, details);
+    if (seconds <= 0) throw malformed(`${field} lifetime is not positive`, details);
+    return response.sentAt + Math.min(seconds * 1000, MAX_LIFETIME_MS);
   }
   let absoluteMs: number | undefined;
   if (facts.epochSeconds !== undefined && facts.epochSeconds !== null) {
@@ -79,10 +85,54 @@ export function expiryFrom(facts: ExpiryFacts, response: UpstreamResponse, field
   // `Date` has whole seconds and is truncated, so the upstream's true time may be up to 1 s later.
   const upstreamNow = Date.parse(response.headers.get('date') ?? '') + 999;
   const expiresAt = Number.isFinite(upstreamNow) ? response.sentAt + (absoluteMs - upstreamNow) : absoluteMs;
-  return checkFuture(expiresAt, response.sentAt, field, details);
+  const plausible = expiresAt > response.sentAt && expiresAt - response.sentAt <= MAX_LIFETIME_MS;
+  return plausible ? expiresAt : undefined;
 }
 
-function checkFuture(expiresAt: number, sentAt: number, field: string, details: UpstreamDetails): number {
-  if (expiresAt <= sentAt) throw malformed(`${field} is already in the past`, details);
-  return expiresAt;
+/**
+ * The lifetime a JWT access token states on its issuer's own clock (`exp − iat`, in ms), or
+ * `undefined` when the token is not a JWT with both claims. Nothing is verified: the lifetime
+ * only plans renewals, and the upstream still judges the token.
+ */
+export function jwtLifetimeMs(accessToken: string): number | undefined {
+  const first = accessToken.indexOf('.');
+  const second = accessToken.indexOf('.', first + 1);
+  if (first <= 0 || second < 0 || accessToken.indexOf('.', second + 1) >= 0) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(accessToken.slice(first + 1, second), 'base64url').toString('utf8'));
+    const { exp, iat } = (claims ?? {}) as { exp?: unknown; iat?: unknown };
+    if (typeof exp !== 'number' || typeof iat !== 'number' || !Number.isFinite(exp - iat) || exp <= iat) return undefined;
+    return (exp - iat) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks a token set from any protocol (a preset or `defineProtocol`) before the keeper keeps
+ * it: header-safe tokens, finite times, an expiry after issue, lifetimes of at most a year. A
+ * JWT access token's own `exp − iat` and a lifetime the keeper learned from early rejections
+ * shorten the planned expiry, never lengthen it. Messages never contain a token.
+ */
+export function acceptTokens(tokens: TokenSet, operation: 'login' | 'refresh', learnedLifetimeMs: number | undefined): TokenSet {
+  // The upstream answered and may have rotated: a refusal here leaves the old refresh token in doubt.
+  const details: UpstreamDetails = { operation, outcomeUnknown: true };
+  if (typeof tokens !== 'object' || tokens === null) throw malformed('the protocol returned no token set', details);
+  const accessToken = checkToken(tokens.accessToken, 'access token', details);
+  const refreshToken = tokens.refreshToken === undefined ? undefined : checkToken(tokens.refreshToken, 'refresh token', details);
+  const { issuedAt } = tokens;
+  if (typeof issuedAt !== 'number' || !Number.isFinite(issuedAt)) throw malformed('issuedAt is not a finite time', details);
+  if (typeof tokens.expiresAt !== 'number' || Number.isNaN(tokens.expiresAt) || tokens.expiresAt <= issuedAt) {
+    throw malformed('expiresAt is not a time after issuedAt', details);
+  }
+  let lifetime = Math.min(tokens.expiresAt - issuedAt, MAX_LIFETIME_MS);
+  const stated = jwtLifetimeMs(accessToken);
+  if (stated !== undefined) lifetime = Math.min(lifetime, stated);
+  if (learnedLifetimeMs !== undefined) lifetime = Math.min(lifetime, learnedLifetimeMs);
+  let refreshExpiresAt = tokens.refreshExpiresAt;
+  if (refreshExpiresAt !== undefined) {
+    if (typeof refreshExpiresAt !== 'number' || Number.isNaN(refreshExpiresAt)) throw malformed('refreshExpiresAt is not a time', details);
+    refreshExpiresAt = Math.min(refreshExpiresAt, issuedAt + MAX_LIFETIME_MS);
+  }
+  return { accessToken, issuedAt, expiresAt: issuedAt + lifetime, refreshToken, refreshExpiresAt };
 }

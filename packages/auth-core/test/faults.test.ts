@@ -2,26 +2,39 @@ import type { FaultKind } from '@tokenkeeper/testing';
 import { describe, expect, it } from 'vitest';
 import { PROTOCOLS, rejection, setup } from './harness.js';
 
-/** The documented code of each upstream fault (README: "Errors"). */
-const FAULTS: { kind: FaultKind; code: string; message: RegExp; only?: string[] }[] = [
-  { kind: 'status500', code: 'UPSTREAM_UNAVAILABLE', message: /answered 500$/ },
-  { kind: 'status502', code: 'UPSTREAM_UNAVAILABLE', message: /answered 502$/ },
-  { kind: 'status503', code: 'UPSTREAM_UNAVAILABLE', message: /answered 503$/ },
-  { kind: 'status429', code: 'UPSTREAM_UNAVAILABLE', message: /answered 429$/ },
-  { kind: 'htmlError', code: 'UPSTREAM_UNAVAILABLE', message: /answered 500$/ },
-  { kind: 'timeout', code: 'TIMEOUT', message: /took longer than 300 ms$/ },
-  { kind: 'hang', code: 'TIMEOUT', message: /took longer than 300 ms$/ },
-  { kind: 'reset', code: 'UPSTREAM_UNAVAILABLE', message: /failed: / },
-  { kind: 'truncated', code: 'UPSTREAM_UNAVAILABLE', message: /failed: / },
-  { kind: 'malformedJson', code: 'UPSTREAM_MALFORMED', message: /not valid JSON$/ },
-  { kind: 'ssoPage', code: 'UPSTREAM_MALFORMED', message: /an HTML page instead of (JSON|a token) \(an SSO login page\?\)$/ },
-  { kind: 'ssoRedirect', code: 'UPSTREAM_REJECTED', message: /was redirected to http:\/\/127\.0\.0\.1:1 \(an SSO login page\?\)$/ },
-  { kind: 'hugeBody', code: 'UPSTREAM_MALFORMED', message: /answer is larger than 1048576 bytes$/ },
-  { kind: 'emptyBody', code: 'UPSTREAM_MALFORMED', message: /an empty body$|token is missing or not a string$/ },
-  { kind: 'crlfToken', code: 'UPSTREAM_MALFORMED', message: /has characters outside RFC 6750's token set$/ },
-  { kind: 'pastExpiry', code: 'UPSTREAM_MALFORMED', message: /is already in the past$/, only: ['refreshToken', 'basicAuth'] },
-  { kind: 'stringLifetime', code: 'UPSTREAM_MALFORMED', message: /lifetime is not a number$/, only: ['refreshToken'] },
+/**
+ * The documented code of each upstream fault (README: "Errors"), and whether the upstream may
+ * have acted on the call all the same (`unknown`: a rotating refresh token may be spent).
+ */
+const FAULTS: { kind: FaultKind; code: string; message: RegExp; unknown: boolean; only?: string[] }[] = [
+  { kind: 'status500', code: 'UPSTREAM_UNAVAILABLE', message: /answered 500$/, unknown: true },
+  { kind: 'status502', code: 'UPSTREAM_UNAVAILABLE', message: /answered 502$/, unknown: true },
+  { kind: 'status503', code: 'UPSTREAM_UNAVAILABLE', message: /answered 503$/, unknown: true },
+  { kind: 'status429', code: 'UPSTREAM_UNAVAILABLE', message: /answered 429$/, unknown: false },
+  { kind: 'htmlError', code: 'UPSTREAM_UNAVAILABLE', message: /answered 500$/, unknown: true },
+  { kind: 'timeout', code: 'TIMEOUT', message: /took longer than 300 ms$/, unknown: true },
+  { kind: 'hang', code: 'TIMEOUT', message: /took longer than 300 ms$/, unknown: true },
+  { kind: 'reset', code: 'UPSTREAM_UNAVAILABLE', message: /failed: /, unknown: true },
+  { kind: 'truncated', code: 'UPSTREAM_UNAVAILABLE', message: /failed: /, unknown: true },
+  { kind: 'malformedJson', code: 'UPSTREAM_MALFORMED', message: /not valid JSON$/, unknown: true },
+  {
+    kind: 'ssoPage',
+    code: 'UPSTREAM_MALFORMED',
+    message: /an HTML page instead of (JSON|a token) \(an SSO login page\?\)$/,
+    unknown: true,
+  },
+  {
+    kind: 'ssoRedirect',
+    code: 'UPSTREAM_REJECTED',
+    message: /was redirected to http:\/\/127\.0\.0\.1:1 \(an SSO login page\?\)$/,
+    unknown: false,
+  },
+  { kind: 'hugeBody', code: 'UPSTREAM_MALFORMED', message: /answer is larger than 1048576 bytes$/, unknown: true },
+  { kind: 'emptyBody', code: 'UPSTREAM_MALFORMED', message: /an empty body$|token is missing or not a string$/, unknown: true },
+  { kind: 'crlfToken', code: 'UPSTREAM_MALFORMED', message: /has characters outside RFC 6750's token set$/, unknown: true },
+  { kind: 'stringLifetime', code: 'UPSTREAM_MALFORMED', message: /lifetime is not a number$/, unknown: true, only: ['refreshToken'] },
 ];
+const ROTATING = ['refreshToken', 'basicAuth'];
 
 describe.each(PROTOCOLS)('upstream faults with the $name preset', (protocol) => {
   const applicable = FAULTS.filter((fault) => !fault.only || fault.only.includes(protocol.name));
@@ -38,20 +51,61 @@ describe.each(PROTOCOLS)('upstream faults with the $name preset', (protocol) => 
     expect((await session.fetch(protocol.resource)).status).toBe(200);
   });
 
-  it.each(applicable)(
-    'renewal answered with $kind gives $code, and the still-valid token keeps working',
+  it.each(applicable.filter((fault) => !fault.unknown || !ROTATING.includes(protocol.name)))(
+    'renewal answered with $kind gives $code, and the session is tried again on the next call',
     async ({ kind, code, message }) => {
       const { upstream, keeper } = await setup(protocol.name, { timeoutMs: 300 });
       const session = keeper.session('ada');
       await session.login(protocol.credentials('ada'));
-      const token = await session.token();
       upstream.faults.next('api', 'expired'); // a rejection makes the keeper renew
       upstream.faults.next('refresh', kind, { delayMs: 2_000 });
       const error = await rejection(() => session.fetch(protocol.resource));
       expect(error).toMatchObject({ code });
       expect(error.message).toMatch(message);
-      expect(await session.token()).toBe(token);
       expect((await session.fetch(protocol.resource)).status).toBe(200);
+    },
+  );
+
+  it.each(applicable.filter((fault) => fault.unknown && ROTATING.includes(protocol.name)))(
+    'renewal of a rejected token answered with $kind gives $code; with the refresh token in doubt and no credentials, the session ends',
+    async ({ kind, code, message }) => {
+      const { upstream, keeper } = await setup(protocol.name, { timeoutMs: 300 });
+      const session = keeper.session('ada');
+      await session.login(protocol.credentials('ada'));
+      upstream.faults.next('api', 'expired');
+      upstream.faults.next('refresh', kind, { delayMs: 2_000 });
+      const error = await rejection(() => session.fetch(protocol.resource));
+      expect(error).toMatchObject({ code });
+      expect(error.message).toMatch(message);
+      expect(await session.state()).toEqual({ status: 'ended' });
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({
+        code: 'SESSION_EXPIRED',
+        message: 'the session has expired: log in again',
+      });
+      expect(upstream.stats.reuseDetections).toBe(0);
+    },
+  );
+
+  it.each(applicable.filter((fault) => fault.unknown && ROTATING.includes(protocol.name)))(
+    'renewal in the refresh window answered with $kind gives $code; the refresh token in doubt is dropped and the token serves until it expires',
+    async ({ kind, code }) => {
+      const { upstream, keeper, clock } = await setup(protocol.name, { timeoutMs: 300 });
+      const session = keeper.session('ada');
+      await session.login(protocol.credentials('ada'));
+      await clock.advance(protocol.lifetimeMs - 30_000);
+      upstream.faults.next('refresh', kind, { delayMs: 2_000 });
+      const errors: string[] = [];
+      keeper.on('error', (event) => errors.push(event.error.code));
+      expect((await session.fetch(protocol.resource)).status).toBe(200); // starts the background renewal
+      await keeper.settled();
+      expect(errors).toEqual([code]);
+      await clock.advance(10_000); // still in the window: nothing presents the refresh token in doubt again
+      expect((await session.fetch(protocol.resource)).status).toBe(200);
+      await keeper.settled();
+      expect(errors).toEqual([code]);
+      await clock.advance(20_000);
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'SESSION_EXPIRED' });
+      expect(upstream.stats.reuseDetections).toBe(0);
     },
   );
 
@@ -106,7 +160,7 @@ describe('refresh that rotated but whose answer was lost (seed 001 and 002)', ()
   );
 
   it.each(['refreshToken', 'basicAuth'] as const)(
-    '%s: without credentials, keeps the old token and ends the session when the spent refresh token is refused',
+    '%s: without credentials, ends the session once the refresh token is in doubt and the token was rejected',
     async (name) => {
       const protocol = PROTOCOLS.find((candidate) => candidate.name === name)!;
       const { upstream, keeper } = await setup(name);
@@ -115,9 +169,8 @@ describe('refresh that rotated but whose answer was lost (seed 001 and 002)', ()
       upstream.faults.next('api', 'expired');
       upstream.faults.next('refresh', 'rotateThen500');
       expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-      upstream.faults.next('api', 'expired');
       expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'SESSION_EXPIRED' });
-      expect(await session.state()).toEqual({ status: 'none' });
+      expect(await session.state()).toEqual({ status: 'ended' });
     },
   );
 });
@@ -141,9 +194,11 @@ describe('a refresh token whose refresh outcome is unknown (found by the model t
       await expect.poll(() => upstream.stats.refreshes).toBe(1);
       for (let step = 0; step < 10; step++) await clock.advance(1_000); // retries would happen here
       expect((await session.fetch(protocol.resource)).status).toBe(200);
-      await clock.advance(60_000); // keep-alive finds it cannot renew and ends the session
-      await expect.poll(() => expired).toEqual(['the token expired and the upstream cannot renew it']);
-      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'NOT_LOGGED_IN' });
+      await clock.advance(60_000); // the token expires; nothing can renew it
+      // One rule for every lapse, in the background or on a request: calls get SESSION_EXPIRED until a new login.
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'SESSION_EXPIRED' });
+      expect(await rejection(() => session.fetch(protocol.resource))).toMatchObject({ code: 'SESSION_EXPIRED' });
+      expect(expired).toEqual(['the token expired and nothing can renew it']);
       expect(upstream.stats.reuseDetections).toBe(0);
       expect(upstream.stats.refreshes).toBe(1);
     },

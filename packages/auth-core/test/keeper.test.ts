@@ -88,7 +88,7 @@ describe('logout wins', () => {
     await expect.poll(() => upstream.requests.some((seen) => seen.path === '/auth/refresh')).toBe(true);
     await session.logout();
     const error = await rejection(() => request);
-    expect(error).toMatchObject({ code: 'NOT_LOGGED_IN', message: 'the session was logged out while it was being renewed' });
+    expect(error).toMatchObject({ code: 'NOT_LOGGED_IN', message: 'no session: log in first' });
     expect(await session.state()).toEqual({ status: 'none' });
     expect(upstream.stats.refreshes).toBe(1); // the refresh did happen upstream; it was not kept
   });
@@ -154,7 +154,8 @@ describe('re-login', () => {
     await clock.advance(16 * 60_000);
     const error = await rejection(() => session.fetch('/whoami'));
     expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
-    expect(await session.state()).toEqual({ status: 'none' });
+    expect(await session.state()).toEqual({ status: 'ended' });
+    expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'SESSION_EXPIRED' });
     expect(upstream.stats.loginFailures).toBe(1);
   });
 });

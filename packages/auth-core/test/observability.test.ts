@@ -1,6 +1,6 @@
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { keyHash } from '../src/index.js';
+import { DEFAULTS, keyHash } from '../src/index.js';
 import { instrumentTokenKeeper } from '../src/otel.js';
 import { protocolCase, setup } from './harness.js';
 
@@ -34,11 +34,12 @@ describe('logger option', () => {
       debug: (fields: Record<string, unknown>, message: string) => lines.push({ level: 'debug', fields, message }),
       warn: (fields: Record<string, unknown>, message: string) => lines.push({ level: 'warn', fields, message }),
     };
-    const { keeper, upstream } = await setup('refreshToken', { logger });
+    const { keeper, upstream, clock } = await setup('refreshToken', { logger });
     const session = keeper.session(KEY);
     await session.login(ada());
     upstream.faults.next('api', 'expired');
     await session.fetch('/whoami');
+    await clock.advance(DEFAULTS.rejectionBackoffMs); // past the back-off after a rejection
     upstream.faults.next('api', 'expired');
     upstream.faults.next('refresh', 'status503');
     await session.fetch('/whoami').catch(() => {});
@@ -46,14 +47,14 @@ describe('logger option', () => {
 
     expect(lines.map((line) => `${line.level} ${line.message}`)).toEqual([
       'debug tokenkeeper: logged in',
-      'debug tokenkeeper: expiry signal: retrying once',
       'debug tokenkeeper: renewed',
       'debug tokenkeeper: expiry signal: retrying once',
       'warn tokenkeeper: refresh failed: upstream refresh answered 503',
+      'debug tokenkeeper: session ended',
       'debug tokenkeeper: logged out',
     ]);
     expect(lines.every((line) => line.fields.keyHash === keyHash(KEY))).toBe(true);
-    expect(lines[4]!.fields).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503, operation: 'refresh' });
+    expect(lines[3]!.fields).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503, operation: 'refresh' });
     expect(JSON.stringify(lines)).not.toContain(KEY);
   });
 
@@ -73,6 +74,7 @@ describe('OpenTelemetry metrics (@tokenkeeper/auth-core/otel)', () => {
       await keeper.session('b').login(ada());
       upstream.faults.next('api', 'expired');
       await keeper.session('a').fetch('/whoami'); // a retry and a 'rejected' refresh
+      await clock.advance(DEFAULTS.rejectionBackoffMs); // past the back-off after a rejection
       upstream.faults.next('api', 'expired');
       upstream.faults.next('refresh', 'status503');
       await keeper.session('a').fetch('/whoami'); // a retry, a failed refresh, then a re-login

@@ -101,6 +101,8 @@ describe.each(PROTOCOLS)('$name preset against the fake upstream', (protocol) =>
     const error = await rejection(() => session.fetch(protocol.resource));
     expect(error).toMatchObject({ code: 'SESSION_EXPIRED', status: 401, message: 'the session has expired: log in again' });
     expect(expired).toEqual(['ada']);
+    expect(await session.state()).toEqual({ status: 'ended' });
+    await session.logout();
     expect(await session.state()).toEqual({ status: 'none' });
   });
 

@@ -74,10 +74,21 @@ describe('expiryFrom', () => {
     expect(expiryFrom({}, answer(), 'token', details)).toBeUndefined();
   });
 
-  it('refuses a lifetime given as a string, and an expiry already past', () => {
+  it('refuses a lifetime given as a string or not positive, and a date that is no date', () => {
     expectMalformed(() => expiryFrom({ lifetimeSeconds: '3600' }, answer(), 'token', details), /token lifetime is not a number/);
-    expectMalformed(() => expiryFrom({ lifetimeSeconds: -60 }, answer(), 'token', details), /token is already in the past/);
+    expectMalformed(() => expiryFrom({ lifetimeSeconds: -60 }, answer(), 'token', details), /token lifetime is not positive/);
     expectMalformed(() => expiryFrom({ isoDate: 'yesterday' }, answer(), 'token', details), /not an ISO 8601 date/);
+  });
+
+  it('does not believe an absolute time already past or more than a year ahead: the default lifetime applies', () => {
+    const sentAt = 1_700_000_000_000;
+    const proxyDate = answer(new Date(sentAt), sentAt); // a proxy's Date, on our clock
+    expect(expiryFrom({ epochSeconds: (sentAt - 5 * 60_000) / 1000 }, proxyDate, 'expires_at', details)).toBeUndefined();
+    expect(expiryFrom({ isoDate: '2999-01-01T00:00:00+00:00' }, proxyDate, 'expires_at', details)).toBeUndefined();
+  });
+
+  it('caps a relative lifetime at a year (a huge one would never expire in a store)', () => {
+    expect(expiryFrom({ lifetimeSeconds: 1e306 }, answer(), 'token', details)).toBe(1_700_000_000_000 + 366 * 24 * 3_600_000);
   });
 });
 

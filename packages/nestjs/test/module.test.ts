@@ -212,7 +212,7 @@ describe('configuring TokenKeeperModule', () => {
     const keeper = app.get<TokenKeeper>(TOKEN_KEEPER);
     expect(keeper.protocol.origin).toBe(upstream.url);
     await app.close();
-    await expect(keeper.session('ada').token()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'the TokenKeeper is closed' });
+    await expect(keeper.session('ada').token()).rejects.toMatchObject({ code: 'KEEPER_CLOSED', message: 'the TokenKeeper is closed' });
   });
 
   it('leaves a keeper it was given open on shutdown', async () => {

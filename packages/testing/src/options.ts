@@ -16,6 +16,19 @@ export interface FakeUpstreamOptions {
   clock?: Clock;
   /** Added to `clock.now()` to get the server's time; positive = server clock ahead. Default 0. */
   clockSkewMs?: number;
+  /**
+   * The skew of the clock that writes the `Date` header. Default: `clockSkewMs` (the upstream
+   * writes its own). Set it to 0 to imitate a reverse proxy (nginx does this by default) that
+   * writes `Date` from a correct clock while the upstream's absolute expiry fields stay on its
+   * skewed one.
+   */
+  dateClockSkewMs?: number;
+  /**
+   * Issue access tokens as JWTs (header.payload.signature, base64url) whose `iat` and `exp` are on
+   * the server's clock, as many real upstreams do. The signature is random: only the fake checks it.
+   * Default `false` (opaque tokens).
+   */
+  jwtAccessTokens?: boolean;
   /** Access token lifetime. Default: sessionRenew 15 min, refreshToken 3600 s, basicAuth 5 min. */
   accessTokenLifetimeMs?: number;
   /**
@@ -43,6 +56,9 @@ export interface ResolvedOptions {
   users: FakeUser[];
   clock: Clock;
   clockSkewMs: number;
+  /** Undefined: the `Date` header follows `clockSkewMs` (also after `setClockSkew`). */
+  dateClockSkewMs: number | undefined;
+  jwtAccessTokens: boolean;
   accessTokenLifetimeMs: number;
   refreshTokenLifetimeMs: number;
   latencyMs: number;
@@ -96,6 +112,8 @@ export function resolveOptions(options: FakeUpstreamOptions): ResolvedOptions {
     users,
     clock,
     clockSkewMs: finite('clockSkewMs', options.clockSkewMs ?? 0),
+    dateClockSkewMs: options.dateClockSkewMs === undefined ? undefined : finite('dateClockSkewMs', options.dateClockSkewMs),
+    jwtAccessTokens: options.jwtAccessTokens ?? false,
     accessTokenLifetimeMs: positive('accessTokenLifetimeMs', options.accessTokenLifetimeMs ?? lifetimes.access),
     refreshTokenLifetimeMs: positive('refreshTokenLifetimeMs', options.refreshTokenLifetimeMs ?? lifetimes.refresh),
     latencyMs: nonNegative('latencyMs', options.latencyMs ?? 0),

@@ -40,6 +40,8 @@ export class TokenStore {
     /** Server time in epoch ms. */
     private readonly serverNow: () => number,
     private readonly newToken: () => string,
+    /** Issue access tokens as JWTs whose `iat` and `exp` are on the server's clock. */
+    private readonly jwt = false,
   ) {}
 
   createSession(userId: number, binding: { orgId?: number; accountId?: number | null } = {}): Session {
@@ -47,7 +49,10 @@ export class TokenStore {
   }
 
   issueAccessToken(session: Session, lifetimeMs: number): AccessToken {
-    const record: AccessToken = { token: this.newToken(), session, expiresAt: this.serverNow() + lifetimeMs, revoked: false };
+    const issuedAt = this.serverNow();
+    const expiresAt = issuedAt + lifetimeMs;
+    const token = this.jwt ? fakeJwt(issuedAt, expiresAt, this.newToken()) : this.newToken();
+    const record: AccessToken = { token, session, expiresAt, revoked: false };
     this.accessTokens.set(record.token, record);
     return record;
   }
@@ -108,4 +113,11 @@ export class TokenStore {
     }
     for (const record of this.accessTokens.values()) record.revoked = true;
   }
+}
+
+/** A JWT-shaped token: `iat` and `exp` in epoch seconds on the issuer's clock, a random `jti` and signature. */
+function fakeJwt(issuedAt: number, expiresAt: number, id: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+  const claims = { iat: Math.floor(issuedAt / 1000), exp: Math.floor(expiresAt / 1000), jti: id };
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from(id, 'utf8').toString('base64url')}`;
 }

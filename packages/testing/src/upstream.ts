@@ -63,7 +63,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
   const { clock, protocol } = resolved;
   const serverNow = (): number => clock.now() + resolved.clockSkewMs;
   const stats = createStats();
-  const tokens = new TokenStore(serverNow, MAKE_TOKEN[protocol]);
+  // The `Date` header's clock: the upstream's own, or a proxy's in front of it.
+  const dateNow = (): number => clock.now() + (resolved.dateClockSkewMs ?? resolved.clockSkewMs);
+  const tokens = new TokenStore(serverNow, MAKE_TOKEN[protocol], resolved.jwtAccessTokens);
   const state: UpstreamState = { options: resolved, stats, tokens, serverNow };
   const definition = PROTOCOLS[protocol](state);
   const routes = [...definition.routes, ...commonRoutes()];
@@ -75,12 +77,12 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     recorded.add(req, clock.now());
     const body = await readBody(req);
     if (body === undefined) return;
-    if (body === 'tooLarge') return sendReply(res, textReply(413, 'Payload Too Large'), serverNow());
+    if (body === 'tooLarge') return sendReply(res, textReply(413, 'Payload Too Large'), dateNow());
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = routes.find((candidate) => candidate.path === url.pathname && candidate.method === req.method);
     if (!route) {
       const known = routes.some((candidate) => candidate.path === url.pathname);
-      return sendReply(res, textReply(known ? 405 : 404, known ? 'Method Not Allowed' : 'Not Found'), serverNow());
+      return sendReply(res, textReply(known ? 405 : 404, known ? 'Method Not Allowed' : 'Not Found'), dateNow());
     }
     if (route.protected) stats.apiCalls++;
     const endpoint = route.protected ? 'api' : route.endpoint;
@@ -98,7 +100,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     };
     let reply = respond(route, context);
     if (fault?.kind === 'rotateThen500' && reply.status === 200) reply = textReply(500, 'Internal Server Error');
-    sendReply(res, reply, serverNow());
+    sendReply(res, reply, dateNow());
   }
 
   /** Answers with the fault; false when the request should then be handled normally ('timeout'). */
@@ -106,12 +108,12 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     if (fault.kind === 'timeout') return !(await delays.wait(fault.delayMs));
     if (fault.kind === 'expired') {
       stats.rejected++;
-      sendReply(res, definition.expirySignal(), serverNow());
+      sendReply(res, definition.expirySignal(), dateNow());
       return true;
     }
-    if (breakConnection(fault.kind, req, res, serverNow())) return true;
+    if (breakConnection(fault.kind, req, res, dateNow())) return true;
     const reply = faultReply(fault.kind);
-    if (reply) sendReply(res, reply, serverNow());
+    if (reply) sendReply(res, reply, dateNow());
     return reply !== undefined;
   }
 
@@ -128,7 +130,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      sendReply(res, textReply(500, `fake upstream bug: ${error instanceof Error ? error.message : String(error)}`), serverNow());
+      sendReply(res, textReply(500, `fake upstream bug: ${error instanceof Error ? error.message : String(error)}`), dateNow());
     });
   });
   const port = await listen(server);

@@ -65,10 +65,11 @@ describe('refreshToken fake upstream', () => {
       expect(upstream.stats.loginFailures).toBe(1);
     });
 
-    it('refuses an account_id that is not one of the user’s accounts with 401', async () => {
+    it('refuses an account_id that is not one of the user’s accounts with 403 "No access to account", as the vendor does', async () => {
       const upstream = await start({ protocol: 'refreshToken' });
       const res = await postJson(`${upstream.url}/auth/login`, { username: 'ada', password: ADA.password, account_id: 200 });
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ success: false, message: 'No access to account' });
     });
 
     it('refuses an account_id that is not an integer with 400', async () => {

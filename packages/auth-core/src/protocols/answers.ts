@@ -1,4 +1,4 @@
-import { AuthError, type UpstreamDetails } from '../errors.js';
+import { AuthError, stateError, type UpstreamDetails } from '../errors.js';
 import { describeAnswer, mediaType, type UpstreamResponse } from '../http.js';
 import { malformed } from '../tokens.js';
 
@@ -6,8 +6,10 @@ import { malformed } from '../tokens.js';
 export interface StatusMeaning {
   /** Statuses that mean the credentials are wrong (login) → `INVALID_CREDENTIALS`. */
   invalidCredentials?: readonly number[];
-  /** Statuses that mean "no active membership" (seed 000 login) → `NO_ACTIVE_MEMBERSHIP`. */
+  /** Statuses that mean "no active membership" (the session-renew upstream's login) → `NO_ACTIVE_MEMBERSHIP`. */
   noMembership?: readonly number[];
+  /** Statuses that mean the credentials are right but this login is not allowed (an account the user may not use) → `ACCESS_DENIED`. */
+  accessDenied?: readonly number[];
   /** Statuses that mean the renew/refresh was refused → `SESSION_EXPIRED`. */
   refused?: readonly number[] | 'any-4xx';
 }
@@ -34,9 +36,12 @@ export function expectSuccess(operation: UpstreamDetails['operation'], response:
   if (meaning.noMembership?.includes(status)) {
     throw new AuthError('NO_ACTIVE_MEMBERSHIP', 'the user is not an active member of any organisation', { upstream });
   }
+  if (meaning.accessDenied?.includes(status)) {
+    throw new AuthError('ACCESS_DENIED', `the upstream refused this ${operation} (${status})`, { upstream });
+  }
   const refused = meaning.refused;
   if (refused === 'any-4xx' ? status < 500 : refused?.includes(status)) {
-    throw new AuthError('SESSION_EXPIRED', `the upstream refused to ${operation} the session (${status})`, { upstream });
+    throw stateError('SESSION_EXPIRED', { upstream });
   }
   throw new AuthError('UPSTREAM_REJECTED', `upstream ${operation} answered ${status}`, { upstream });
 }

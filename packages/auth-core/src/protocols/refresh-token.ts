@@ -28,6 +28,8 @@ export interface RefreshTokenOptions {
   defaultLifetimeMs?: number;
   /** Login statuses meaning wrong credentials. Default `[401]`. */
   invalidCredentialsStatuses?: readonly number[];
+  /** Login statuses meaning the credentials are right but the login is not allowed, e.g. "No access to account" for an `accountId` the user may not use (`ACCESS_DENIED`). Default `[403]`. */
+  accessDeniedStatuses?: readonly number[];
   /** API statuses meaning "expired token". Default `[401, 403]`. */
   expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
   /** Header that carries the token (the seed says `Authentication`, a doc typo). Default `'authorization'`. */
@@ -67,7 +69,10 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
   const loginUrl = endpoint(base, options.loginPath ?? '/auth/login');
   const refreshUrl = endpoint(base, options.refreshPath ?? '/auth/refresh');
   const refreshRequestField = options.refreshRequestField ?? 'refresh_token';
-  const invalidCredentials = options.invalidCredentialsStatuses ?? [401];
+  const loginMeaning = {
+    invalidCredentials: options.invalidCredentialsStatuses ?? [401],
+    accessDenied: options.accessDeniedStatuses ?? [403],
+  };
 
   const tokenSet = (response: UpstreamResponse, body: Record<string, unknown>, operation: 'login' | 'refresh'): TokenSet => {
     const details = describeAnswer(operation, response);
@@ -104,7 +109,7 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
     async login({ username, password, accountId }, client) {
       const body = accountId === undefined ? { username, password } : { username, password, account_id: accountId };
       const response = await client.send('login', loginUrl, post(body));
-      return tokenSet(response, parseJsonAnswer('login', response, { invalidCredentials }), 'login');
+      return tokenSet(response, parseJsonAnswer('login', response, loginMeaning), 'login');
     },
     async refresh(tokens, client) {
       const response = await client.send('refresh', refreshUrl, post({ [refreshRequestField]: tokens.refreshToken }));

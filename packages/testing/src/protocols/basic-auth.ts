@@ -83,7 +83,12 @@ export function basicAuthProtocol(state: UpstreamState): ProtocolDefinition {
   function logout(context: RequestContext): Reply {
     const check = checkRefreshRequest(context);
     if (check.refused) return check.refused;
-    if (check.reused) return unauthorized();
+    // Sensu checks a logout like a refresh: an old refresh token is reuse, and the session goes.
+    if (check.reused) {
+      tokens.deleteSession(check.record.session);
+      stats.reuseDetections++;
+      return textReply(400, 'invalid access token');
+    }
     // Refreshes end here; access tokens keep working until they expire.
     check.record.session.loggedOut = true;
     stats.logouts++;

@@ -64,10 +64,15 @@ export function refreshTokenProtocol(state: UpstreamState): ProtocolDefinition {
       return failure(400, 'username and password are required; account_id must be an integer');
     }
     const user = findUser(state, 'username', fields.username, fields.password);
-    const accounts = user?.accounts ?? [];
-    if (!user || (accountId !== undefined && !accounts.includes(accountId))) {
+    if (!user) {
       stats.loginFailures++;
       return failure(401, 'Invalid username or password');
+    }
+    const accounts = user.accounts ?? [];
+    // The right password for an account the user may not use: the vendor answers 403.
+    if (accountId !== undefined && !accounts.includes(accountId)) {
+      stats.loginFailures++;
+      return failure(403, 'No access to account');
     }
     if (['1', 1, true, 'true'].includes(fields.auth_only as string)) return jsonReply(200, { success: true });
     stats.logins++;
