@@ -3,7 +3,15 @@ export { SessionCookie, type SessionCookieOptions } from './adapter/session-cook
 export { SessionSource, type SessionSourceOptions } from './adapter/session-source.js';
 export { type Clock, type ClockTimer, systemClock } from './clock.js';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';
-export { AUTH_ERROR_STATUS, AuthError, type AuthErrorCode, type AuthErrorOptions, isAuthError, type UpstreamDetails } from './errors.js';
+export {
+  AUTH_ERROR_MESSAGES,
+  AUTH_ERROR_STATUS,
+  AuthError,
+  type AuthErrorCode,
+  type AuthErrorOptions,
+  isAuthError,
+  type UpstreamDetails,
+} from './errors.js';
 export type { EventBase, RenewalTrigger, TokenKeeperEventName, TokenKeeperEvents } from './events.js';
 export type { UpstreamClient, UpstreamResponse } from './http.js';
 export { type CallOptions, type KeeperStats, type LoginOptions, type SessionState, TokenKeeper } from './keeper.js';

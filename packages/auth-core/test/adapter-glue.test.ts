@@ -110,7 +110,7 @@ describe('RequestSession', () => {
 
   it('answers NOT_LOGGED_IN when the request has no session key', async () => {
     const session = new RequestSession(keeper, undefined);
-    await expect(session.fetch('/x')).rejects.toMatchObject({ code: 'NOT_LOGGED_IN', message: 'this request has no session' });
+    await expect(session.fetch('/x')).rejects.toMatchObject({ code: 'NOT_LOGGED_IN', message: 'no session: log in first' });
     await expect(session.token()).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
     await expect(session.state()).resolves.toEqual({ status: 'none' });
   });

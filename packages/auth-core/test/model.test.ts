@@ -1,14 +1,16 @@
 /**
  * Model-based test of the engine: random interleavings of concurrent requests, clock jumps past
- * expiry, upstream rejections, renewal failures and successes, logout, store evictions and
- * keeper close, against the fake seed 002 upstream (rotation with reuse detection that deletes
- * the session: the least forgiving of the three). After every step:
+ * expiry, upstream rejections, renewal failures and successes, logins and logouts racing held-back
+ * refreshes and logins, store evictions and (as the last step only) keeper close, against the
+ * fake Sensu-style upstream (rotation with reuse detection that deletes the session, on refresh
+ * and on logout: the least forgiving of the three). After every step:
  *
  * - at most one renewal (refresh or re-login) of the session is in flight at the upstream;
  * - no request carries a token issued before a logout that completed before the call started;
  * - every call settled (a Response or an AuthError) within its bound;
  * - no token reached a foreign origin;
- * - the upstream never saw a refresh token twice (reuse detection stays at zero).
+ * - the upstream never saw a refresh token twice (reuse detection stays at zero);
+ * - a logout that began while a login was answering left no session.
  *
  * Runs: FC_RUNS (default 1,000). A failure prints its seed and path; replay with
  * FC_SEED=<seed> FC_PATH=<path> npx --yes pnpm@10.34.9 exec vitest run packages/auth-core/test/model.test.ts
@@ -23,7 +25,9 @@ const TIMEOUT_MS = 100;
 const SETTLE_BOUND_MS = 5_000;
 const ADA = { username: 'ada', password: 'ada-password-1' };
 
-type During = 'nothing' | 'logout' | 'clock' | 'reject' | 'evict' | 'drop-token';
+type During = 'nothing' | 'logout' | 'login' | 'clock' | 'reject' | 'evict' | 'drop-token';
+/** Two calls started a few milliseconds apart while the first one's upstream answer is held back. */
+type Race = 'logout-during-refresh' | 'logout-during-login' | 'login-during-refresh';
 type Step =
   | { kind: 'login' }
   | { kind: 'burst'; size: number; foreign: boolean; during: During }
@@ -31,8 +35,9 @@ type Step =
   | { kind: 'reject'; count: number }
   | { kind: 'refresh-fault'; fault: 'status500' | 'timeout' | 'reset' | 'rotateThen500' | 'malformedJson' }
   | { kind: 'logout' }
+  | { kind: 'close' }
   | { kind: 'evict' }
-  | { kind: 'close' };
+  | { kind: 'race'; race: Race; heldMs: number; gapMs: number };
 
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'login' as const }), weight: 2 },
@@ -41,7 +46,7 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('burst' as const),
       size: fc.integer({ min: 1, max: 12 }),
       foreign: fc.boolean(),
-      during: fc.constantFrom<During>('nothing', 'logout', 'clock', 'reject', 'evict', 'drop-token'),
+      during: fc.constantFrom<During>('nothing', 'logout', 'login', 'clock', 'reject', 'evict', 'drop-token'),
     }),
     weight: 5,
   },
@@ -62,8 +67,21 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   },
   { arbitrary: fc.constant({ kind: 'logout' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'evict' as const }), weight: 1 },
-  { arbitrary: fc.constant({ kind: 'close' as const }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('race' as const),
+      race: fc.constantFrom<Race>('logout-during-refresh', 'logout-during-login', 'login-during-refresh'),
+      heldMs: fc.integer({ min: 5, max: 40 }),
+      gapMs: fc.integer({ min: 0, max: 10 }),
+    }),
+    weight: 2,
+  },
 );
+
+/** Random steps; `close` can only be the last one (nothing after it would check anything). */
+const stepsArbitrary: fc.Arbitrary<Step[]> = fc
+  .tuple(fc.array(stepArbitrary, { minLength: 1, maxLength: 10 }), fc.boolean())
+  .map(([steps, close]) => (close ? [...steps, { kind: 'close' as const }] : steps));
 
 /** What the instrumented fetch saw during one run. */
 class Observer {
@@ -186,6 +204,25 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
     }
   };
 
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** The held-back call, then the other one `gapMs` later; a logout must win over what it meets. */
+  const race = async ({ race, heldMs, gapMs }: Extract<Step, { kind: 'race' }>) => {
+    if (race === 'logout-during-login') {
+      upstream.faults.next('login', 'lateAnswer', { delayMs: heldMs });
+      const first = login();
+      await pause(gapMs);
+      await Promise.all([first, logout()]);
+      const status = (await session.state()).status;
+      if (status !== 'none') observer.violations.push(`a login answered after a logout began, and the session is ${status}`);
+      return;
+    }
+    await clock.advance(LIFETIME_MS); // expired: the next call refreshes
+    upstream.faults.next('refresh', 'lateAnswer', { delayMs: heldMs });
+    const first = settled(session.token(), observer, 'a token() racing');
+    await pause(gapMs);
+    await Promise.all([first, race === 'logout-during-refresh' ? logout() : login()]);
+  };
+
   try {
     await login();
     for (const step of steps) {
@@ -205,6 +242,7 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
           });
           const during = (async () => {
             if (step.during === 'logout') await logout();
+            if (step.during === 'login') await login();
             if (step.during === 'clock') await clock.advance(LIFETIME_MS);
             if (step.during === 'reject') upstream.faults.next('api', 'expired', { count: 2 });
             if (step.during === 'evict') store.delete('ada');
@@ -231,6 +269,9 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
         case 'close':
           await keeper.close();
           break;
+        case 'race':
+          await race(step);
+          break;
       }
       expect(observer.violations).toEqual([]);
       expect(observer.maxRenewalsInFlight).toBeLessThanOrEqual(1);
@@ -245,7 +286,7 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
 
 describe('the engine under random interleavings (fast-check)', () => {
   it('keeps single flight, logout-wins, bounded waits, origin pinning and refresh-token uniqueness', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(stepArbitrary, { minLength: 1, maxLength: 10 }), fc.boolean(), runSteps), {
+    await fc.assert(fc.asyncProperty(stepsArbitrary, fc.boolean(), runSteps), {
       numRuns: Number(process.env.FC_RUNS ?? 1_000),
       ...(process.env.FC_SEED && { seed: Number(process.env.FC_SEED) }),
       ...(process.env.FC_PATH && { path: process.env.FC_PATH }),

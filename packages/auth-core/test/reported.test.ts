@@ -17,7 +17,7 @@ describe('logout wins, and no refresh token is presented twice', () => {
     const session = keeper.session('ada');
     await session.login(sensu.credentials('ada'));
     await clock.advance(sensu.lifetimeMs + 1_000); // expired locally
-    upstream.faults.next('refresh', 'timeout', { delayMs: 50 }); // the refresh is in flight a while
+    upstream.faults.next('refresh', 'lateAnswer', { delayMs: 50 }); // rotated upstream, answer still on its way
     const token = session.token().catch((error: unknown) => error);
     await new Promise((resolve) => setTimeout(resolve, 5));
     await session.logout();

@@ -1,4 +1,4 @@
-import { AuthError, type Session, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
+import { AUTH_ERROR_MESSAGES, AuthError, type Session, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
 /** tokenkeeper's settings on one axios request: `axios.get(url, { tokenKeeper: { sessionKey: user.id } })`. */
@@ -74,7 +74,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     delete config[SENT]; // a retry or a reused config: only what this request sends counts
     if (config.tokenKeeper?.skipAuth || !forUpstream(config)) return config;
     const key = fixedKey ?? sessionKeyOf(keyOf(config));
-    if (key === undefined) throw new AuthError('NOT_LOGGED_IN', 'this request has no session key');
+    if (key === undefined) throw new AuthError('NOT_LOGGED_IN', AUTH_ERROR_MESSAGES.NOT_LOGGED_IN);
     const token = await keeper.token(key, { signal: abortSignalOf(config) });
     const headers = new Headers();
     protocol.authorize(headers, token);
@@ -89,7 +89,8 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     const sent = config?.[SENT];
     if (!config || !answer || !sent || config.tokenKeeper?.retry === false) return undefined;
     if (!protocol.isExpirySignal({ status: answer.status, headers: toHeaders(answer.headers) })) return undefined;
-    await keeper.renewAfterRejection(sent.key, sent.token, { signal: abortSignalOf(config) });
+    // undefined: the keeper hands this rejection back (a fresh token turned away is a permission answer).
+    if ((await keeper.renewAfterRejection(sent.key, sent.token, { signal: abortSignalOf(config) })) === undefined) return undefined;
     return instance.request({ ...config, tokenKeeper: { ...config.tokenKeeper, retry: false } });
   };
 

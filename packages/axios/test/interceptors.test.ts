@@ -211,7 +211,7 @@ describe('requests that never loop', () => {
   it('refuses an upstream request without a session key as NOT_LOGGED_IN, sending nothing', async () => {
     const { api, upstream } = await withShared(teletracker);
     const error = await rejection(() => api.get('/whoami'));
-    expect(error).toMatchObject({ code: 'NOT_LOGGED_IN', message: 'this request has no session key' });
+    expect(error).toMatchObject({ code: 'NOT_LOGGED_IN', message: 'no session: log in first' });
     expect(upstream.requests).toHaveLength(0);
   });
 });

@@ -9,6 +9,7 @@ export type FaultKind =
   | 'status503'
   | 'status429'
   | 'timeout'
+  | 'lateAnswer'
   | 'hang'
   | 'reset'
   | 'malformedJson'
@@ -32,7 +33,7 @@ export type FaultEndpoint = 'login' | 'refresh' | 'api' | 'logout';
 export interface FaultOptions {
   /** How many consecutive calls of the endpoint get the fault. Default 1. */
   count?: number;
-  /** 'timeout' only: how long the answer is held back, in real milliseconds. Default 30 000. */
+  /** 'timeout' and 'lateAnswer': how long the answer is held back, in real milliseconds. Default 30 000. */
   delayMs?: number;
 }
 
@@ -73,6 +74,7 @@ const ANSWER_FAULTS: readonly FaultKind[] = [
   'status503',
   'status429',
   'timeout',
+  'lateAnswer',
   'hang',
   'reset',
   'malformedJson',

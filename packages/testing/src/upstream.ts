@@ -100,12 +100,15 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     };
     let reply = respond(route, context);
     if (fault?.kind === 'rotateThen500' && reply.status === 200) reply = textReply(500, 'Internal Server Error');
+    // Handled (a refresh has rotated) but not yet answered: what a client racing it must survive.
+    if (fault?.kind === 'lateAnswer' && !(await delays.wait(fault.delayMs))) return;
     sendReply(res, reply, dateNow());
   }
 
   /** Answers with the fault; false when the request should then be handled normally ('timeout'). */
   async function answerFault(fault: ArmedFault, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (fault.kind === 'timeout') return !(await delays.wait(fault.delayMs));
+    if (fault.kind === 'lateAnswer') return false; // handled now, answered later (see handle)
     if (fault.kind === 'expired') {
       stats.rejected++;
       sendReply(res, definition.expirySignal(), dateNow());

@@ -1,4 +1,4 @@
-import { AuthError } from '../errors.js';
+import { AuthError, stateError } from '../errors.js';
 import type { CallOptions, LoginOptions, SessionState, TokenKeeper } from '../keeper.js';
 import type { SessionCookie } from './session-cookie.js';
 
@@ -82,7 +82,7 @@ export class RequestSession<Credentials = unknown> {
   }
 
   #requireKey(): string {
-    if (this.#key === undefined) throw new AuthError('NOT_LOGGED_IN', 'this request has no session');
+    if (this.#key === undefined) throw stateError('NOT_LOGGED_IN');
     return this.#key;
   }
 
