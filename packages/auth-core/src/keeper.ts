@@ -7,7 +7,7 @@ import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
 import { KeepAlive } from './keep-alive.js';
 import { attachLogger } from './logging.js';
 import { normalizeOptions, type TokenKeeperOptions } from './options.js';
-import { learnedLifetime, rejectionRenews, requestAction, statusOf } from './policy.js';
+import { freshUntil, learnedLifetime, rejectionRenews, requestAction, statusOf } from './policy.js';
 import type { Protocol } from './protocols/protocol.js';
 import { Renewals } from './renewal.js';
 import { Session } from './session.js';
@@ -107,6 +107,7 @@ export class TokenKeeper<Credentials = unknown> {
     slot.usedAt = now;
     if (slot.idle) this.#keepAlive.plan(key, record);
     if (slot.loggingOut > 0) throw stateError('NOT_LOGGED_IN');
+    if (now < freshUntil(record.tokens, context.options)) return record; // the common case, without gathering facts
     switch (requestAction(record.tokens, now, context.factsOf(key, slot, record.tokens, now), context.options)) {
       case 'use':
         return record;

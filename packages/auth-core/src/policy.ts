@@ -105,6 +105,19 @@ export function nextRenewalAt(tokens: TokenSet, facts: SessionFacts, options: Po
   return Math.max(renewAt(tokens, facts.credentials, options), facts.failedAt + options.retryIntervalMs);
 }
 
+/**
+ * Until this time every request uses the token, whatever the facts: it is before the earliest
+ * moment a renewal could be due or the token could stop being sent. The hot path asks only this.
+ */
+export function freshUntil(tokens: TokenSet, options: PolicyOptions): number {
+  const window = windowOf(tokens, options);
+  const last = Math.min(
+    tokens.expiresAt - Math.max(window, marginOf(tokens, options)),
+    (tokens.refreshExpiresAt ?? Number.POSITIVE_INFINITY) - window,
+  );
+  return last;
+}
+
 /** The one rule for a request: must → wait; should → use and renew in the background; else use. */
 export function requestAction(tokens: TokenSet, now: number, facts: SessionFacts, options: PolicyOptions): RequestAction {
   const renewable = facts.refreshable || facts.credentials;

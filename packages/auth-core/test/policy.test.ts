@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  freshUntil,
   learnedLifetime,
   nextRenewalAt,
   type PolicyOptions,
@@ -65,6 +66,24 @@ describe('what a request does (requestAction)', () => {
     ],
   ] as const)('%s → %s', (_, tokens, now, credentials, expected) => {
     expect(requestAction(tokens, now, { ...idle, credentials }, OPTIONS)).toBe(expected);
+  });
+});
+
+describe('the hot path (freshUntil)', () => {
+  it('is the last moment at which every combination of facts still says use', () => {
+    const tokensList = [hourToken, shortToken, twentySecond, { ...hourToken, refreshExpiresAt: HOUR / 2 }];
+    const factsList: SessionFacts[] = [];
+    for (const renewing of [false, true])
+      for (const refreshable of [false, true])
+        for (const credentials of [false, true]) factsList.push({ renewing, refreshable, credentials, failedAt: Number.NEGATIVE_INFINITY });
+    for (const options of [OPTIONS, { ...OPTIONS, refreshWindowMs: 0 }, { ...OPTIONS, expiryMarginMs: 0 }]) {
+      for (const tokens of tokensList) {
+        const until = freshUntil(tokens, options);
+        for (const facts of factsList) expect(requestAction(tokens, until - 1, facts, options)).toBe('use');
+        const somethingElse = factsList.some((facts) => requestAction(tokens, until, facts, options) !== 'use');
+        expect(somethingElse).toBe(true);
+      }
+    }
   });
 });
 
