@@ -1,7 +1,7 @@
 /**
  * A long job with one service session: it logs in once with `service: true`, and the keeper's
  * keep-alive renews the token in the background while axios calls go on, past several token
- * lifetimes. Runs against the fake upstream (seed 000, `sessionRenew`) with short real lifetimes.
+ * lifetimes. Runs against the fake upstream (the session-renew protocol, `sessionRenew`) with short real lifetimes.
  *
  * Run: npx --yes pnpm@10.34.9 exec tsc -b examples/axios-service && node examples/axios-service/dist/main.js
  */

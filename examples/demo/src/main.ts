@@ -1,5 +1,5 @@
 /**
- * The README demo. Starts the Express example against a fake upstream (seed 001, rotating
+ * The README demo. Starts the Express example against a fake upstream (rotating
  * refresh tokens) whose tokens live 3 seconds, logs two users in over HTTP, calls the upstream
  * as each of them across several token lifetimes, forces a 401, logs one out, and prints a
  * timeline of what the app's users and tokenkeeper did, with the upstream's counters at the end.
@@ -83,7 +83,7 @@ export async function runDemo(): Promise<{ logins: number; refreshes: number; re
   keeper.on('logout', (event) => line(nameOf(event.key), '  tokenkeeper: logged out'));
   keeper.on('error', (event) => line(nameOf(event.key), `  tokenkeeper: ${event.operation} failed`, event.error.code));
 
-  console.log(`Express example at ${example.url}, fake upstream (seed 001, rotating refresh tokens) at ${upstream.url}`);
+  console.log(`Express example at ${example.url}, fake upstream (rotating refresh tokens) at ${upstream.url}`);
   console.log(`Upstream access tokens live ${LIFETIME_MS / 1000} s; the app's code never sees one.\n`);
   try {
     await login(ada, { username: 'ada', password: 'ada-password-1' });

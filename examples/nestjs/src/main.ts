@@ -1,5 +1,5 @@
 /**
- * A NestJS app that calls an upstream as each of its users, against the fake upstream (seed 001,
+ * A NestJS app that calls an upstream as each of its users, against the fake upstream (the rotating
  * `refreshToken`): `POST /login` with the user's upstream credentials, `GET /me`, `GET /data`,
  * `POST /logout`. The session lives in a signed cookie; tokens never reach the browser.
  *

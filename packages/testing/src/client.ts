@@ -13,7 +13,7 @@ export const FAKE_RESOURCES: Readonly<Record<FakeProtocol, string>> = {
  * The auth-core preset that speaks to a fake upstream, for your tests and examples. A real app
  * picks the preset its upstream speaks, with that upstream's options.
  *
- * @param accessTokenLifetimeMs The fake's token lifetime, if you changed it: seed 000's answers
+ * @param accessTokenLifetimeMs The fake's token lifetime, if you changed it: the session-renew upstream's answers
  * do not say how long a token lives, so its preset must be told.
  *
  * @example

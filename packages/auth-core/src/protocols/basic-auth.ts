@@ -5,7 +5,7 @@ import { credentialObject, credentialString, endpoint, expectSuccess, parseJsonA
 import { defineProtocol } from './define.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
 
-/** Credentials for seed 002 (HTTP Basic). */
+/** Credentials for the HTTP Basic + refresh upstream. */
 export interface BasicAuthCredentials {
   username: string;
   password: string;
@@ -30,7 +30,7 @@ export interface BasicAuthOptions {
 }
 
 /**
- * Seed 002: log in with HTTP Basic; refresh with the (possibly expired) access token as bearer
+ * The HTTP Basic + refresh upstream (Sensu Go's API): log in with HTTP Basic; refresh with the (possibly expired) access token as bearer
  * and `{refresh_token}`. The refresh token rotates and a reused one makes the upstream delete
  * the whole session, which is why refreshes of one session must never overlap.
  *

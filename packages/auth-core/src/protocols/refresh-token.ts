@@ -4,7 +4,7 @@ import { credentialInteger, credentialObject, credentialString, endpoint, parseJ
 import { defineProtocol } from './define.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
 
-/** Credentials for seed 001 ("Bearer Tokens"). */
+/** Credentials for the rotating refresh-token upstream. */
 export interface RefreshTokenCredentials {
   username: string;
   password: string;
@@ -53,7 +53,7 @@ const DEFAULT_FIELDS: RefreshTokenFields = {
 };
 
 /**
- * Seed 001: log in with username and password (and optionally `account_id`); expiry is local
+ * The rotating refresh-token upstream: log in with username and password (and optionally `account_id`); expiry is local
  * time + `tokenLifetime`; 401 and 403 both mean expired; the refresh token rotates on every
  * refresh and an old one is refused, so every refresh stores what comes back.
  *

@@ -5,7 +5,7 @@ import { credentialInteger, credentialObject, credentialString, endpoint, textOr
 import { defineProtocol } from './define.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
 
-/** Credentials for seed 000 ("Session Tokens"). */
+/** Credentials for the session-renew upstream. */
 export interface SessionRenewCredentials {
   email: string;
   password: string;
@@ -36,7 +36,7 @@ export interface SessionRenewOptions {
 }
 
 /**
- * Seed 000: log in with email, password and org; renew with the still-valid bearer before the
+ * The session-renew upstream: log in with email, password and org; renew with the still-valid bearer before the
  * 15-minute token expires; once expired, only a new login helps. 403 on API calls is the expiry
  * signal (and also "not permitted": a 403 after one renew-and-retry goes back to the caller).
  *

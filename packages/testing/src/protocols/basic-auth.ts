@@ -7,7 +7,7 @@ import { EXTRA_FIELDS, findUser, type ProtocolDefinition, type RequestContext, t
 type RefreshCheck = { refused: Reply; reused?: undefined } | { refused?: undefined; reused: boolean; record: RefreshToken };
 
 /**
- * Seed 002, the Sensu Go API as its source behaves: `GET /auth` with Basic, `POST /auth/token`
+ * The HTTP Basic + refresh upstream, the Sensu Go API as its source behaves: `GET /auth` with Basic, `POST /auth/token`
  * with the (possibly expired) access token as bearer plus `{refresh_token}`; presenting a refresh
  * token that is no longer the latest deletes the whole session.
  */

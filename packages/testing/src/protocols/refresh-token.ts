@@ -13,7 +13,7 @@ import {
 } from './protocol.js';
 
 /**
- * Seed 001, TeleTracker bearer tokens: log in with username and password (JSON, form or
+ * The rotating refresh-token upstream (TeleTracker bearer tokens): log in with username and password (JSON, form or
  * multipart), refresh with a rotating `refresh_token`, `expiredStatus` for a dead token.
  */
 export function refreshTokenProtocol(state: UpstreamState): ProtocolDefinition {

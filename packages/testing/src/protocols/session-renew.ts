@@ -3,7 +3,7 @@ import { bearerToken, jsonReply, parseJsonObject, type Reply, textReply } from '
 import { EXTRA_FIELDS, findUser, type ProtocolDefinition, type RequestContext, type UpstreamState, withCrlf } from './protocol.js';
 
 /**
- * Seed 000, Resolver Core session tokens: log in with email, password and org; renew the
+ * The session-renew upstream (Resolver Core session tokens): log in with email, password and org; renew the
  * still-valid bearer with `GET /user/authenticate`; 403 for a dead token.
  */
 export function sessionRenewProtocol(state: UpstreamState): ProtocolDefinition {
