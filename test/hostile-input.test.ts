@@ -10,10 +10,10 @@ import { request as httpRequest } from 'node:http';
 import { sessionRenew } from '@tokenkeeper/auth-core';
 import { type RecordingServer, startRecordingServer } from '@tokenkeeper/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Browser, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestApp, USER_IDS } from '../packages/express/test/fixtures.js';
-import type { StartApp } from '../packages/express/test/specs.js';
 import { startApp as startExpressApp } from '../packages/express/test/support.js';
 import { startApp as startKoaApp } from '../packages/koa/test/support.js';
+import { type Browser, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestApp, USER_IDS } from './support/adapter-fixtures.js';
+import type { StartApp } from './support/adapter-specs.js';
 import { startNestApp } from './support/nest-app.js';
 
 interface Adapter {

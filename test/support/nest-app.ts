@@ -7,7 +7,7 @@ import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { AuthErrorFilter, TokenKeeperModule, UpstreamSession, UpstreamSessionGuard } from '@tokenkeeper/nestjs';
 import type { Response as ExpressResponse } from 'express';
 import { afterEach } from 'vitest';
-import { type AppOptions, Browser, type ProtocolCase, SECRET, startUpstream, type TestApp } from '../../packages/express/test/fixtures.js';
+import { type AppOptions, Browser, type ProtocolCase, SECRET, startUpstream, type TestApp } from './adapter-fixtures.js';
 
 const apps: { close(): Promise<void> }[] = [];
 afterEach(async () => {
