@@ -13,9 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startApp as startExpressApp } from '../packages/express/test/support.js';
 import { startApp as startFastifyApp } from '../packages/fastify/test/support.js';
 import { startApp as startKoaApp } from '../packages/koa/test/support.js';
+import { nestApp } from '../packages/nestjs/test/support.js';
 import { type Browser, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestApp, USER_IDS } from './support/adapter-fixtures.js';
 import type { StartApp } from './support/adapter-specs.js';
-import { startNestApp } from './support/nest-app.js';
 
 interface Adapter {
   name: string;
@@ -29,12 +29,18 @@ interface Adapter {
 
 /** What Fastify's JSON parser answers a body with prototype keys (its onProtoPoisoning and onConstructorPoisoning default to 'error'). */
 const FASTIFY_REFUSES_PROTOTYPE_KEYS = { status: 400, body: { code: 'FST_ERR_CTP_INVALID_JSON_BODY', error: 'Bad Request' } };
+/** The same refusal in a Nest app on Fastify, in the shape of Nest's own exception answer. */
+const NEST_FASTIFY_REFUSES_PROTOTYPE_KEYS = {
+  status: 400,
+  body: { statusCode: 400, message: "Body is not valid JSON but content-type is set to 'application/json'" },
+};
 
 const ADAPTERS: Adapter[] = [
   { name: 'Express', start: startExpressApp },
   { name: 'Koa', start: startKoaApp },
   { name: 'Fastify', start: startFastifyApp, prototypeKeysAnswer: FASTIFY_REFUSES_PROTOTYPE_KEYS },
-  { name: 'NestJS', start: startNestApp },
+  { name: 'NestJS on Express', start: nestApp('express') },
+  { name: 'NestJS on Fastify', start: nestApp('fastify'), prototypeKeysAnswer: NEST_FASTIFY_REFUSES_PROTOTYPE_KEYS },
 ];
 
 const teletracker = PROTOCOLS.find((protocol) => protocol.name === 'refreshToken')!;
@@ -196,7 +202,7 @@ interface HostileLogin {
   name: string;
   credentials: unknown;
   /** The answer the adapter's README documents (status and JSON error code). */
-  answer: { status: number; body: Record<string, string> };
+  answer: { status: number; body: Record<string, string | number> };
   /** Refused before any upstream call (tokenkeeper's own check), rather than by the upstream. */
   refusedLocally: boolean;
   /** Hides the credentials under a prototype key, which some frameworks' body parsers refuse themselves. */
