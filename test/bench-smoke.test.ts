@@ -23,6 +23,7 @@ describe('benchmarks', () => {
     // 2, server overhead
     expect(stdout).toMatch(/server overhead: Express route making one upstream call/);
     expect(stdout).toMatch(/server overhead: Koa route making one upstream call/);
+    expect(stdout).toMatch(/server overhead: Fastify route making one upstream call/);
     expect(stdout).toMatch(/tokenkeeper, signed cookie\s+\d+\s+\d+\.\d%/);
     // 3, expiry under steady traffic
     expect(stdout).toMatch(/expiry under steady traffic: 20 concurrent clients/);

@@ -1,12 +1,14 @@
 import { createManualClock, type FakeProtocol, type FakeStats } from '@tokenkeeper/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningExample, start as startExpress } from '../examples/express/src/main.js';
+import { start as startFastify } from '../examples/fastify/src/main.js';
 import { start as startKoa } from '../examples/koa/src/main.js';
 
-/** The Express and Koa examples are the same app on two frameworks: one spec covers both. */
+/** The Express, Koa and Fastify examples are the same app on three frameworks: one spec covers them all. */
 const EXAMPLES = [
   { name: 'Express', start: startExpress },
   { name: 'Koa', start: startKoa },
+  { name: 'Fastify', start: startFastify },
 ];
 
 const CREDENTIALS: Record<FakeProtocol, object> = {

@@ -27,6 +27,7 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
   '@tokenkeeper/testing': ['startFakeUpstream', 'createManualClock', 'startRecordingServer'],
   '@tokenkeeper/express': ['tokenKeeper', 'tokenKeeperErrors'],
   '@tokenkeeper/koa': ['tokenKeeper'],
+  '@tokenkeeper/fastify': ['tokenKeeper', 'tokenKeeperErrorHandler'],
   '@tokenkeeper/nestjs': ['TokenKeeperModule', 'UpstreamSession', 'UpstreamSessionGuard', 'AuthErrorFilter'],
   '@tokenkeeper/axios': ['installTokenKeeper'],
   '@tokenkeeper/redis': ['RedisStore', 'RedisLock'],

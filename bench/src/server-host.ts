@@ -1,6 +1,6 @@
 /**
- * Child-process entry for scenario 2: six small apps, each with one route (`GET /calls`) that
- * makes one upstream call and answers its JSON. Per framework (Express, Koa):
+ * Child-process entry for scenario 2: small apps, each with one route (`GET /calls`) that
+ * makes one upstream call and answers its JSON. Per framework (Express, Koa, Fastify):
  *
  * - `baseline`: `fetch` with a hard-coded `Authorization` header (a token logged in once);
  * - `sessionKey`: tokenkeeper's middleware keyed by the app's own user (`sessionKey`), `req.upstream.fetch`;
@@ -16,20 +16,23 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import { tokenKeeper as expressTokenKeeper, tokenKeeperErrors } from '@tokenkeeper/express';
+import { tokenKeeper as fastifyTokenKeeper } from '@tokenkeeper/fastify';
 import { tokenKeeper as koaTokenKeeper } from '@tokenkeeper/koa';
 import { RedisLock, RedisStore } from '@tokenkeeper/redis';
 import express from 'express';
+import Fastify from 'fastify';
 import Koa from 'koa';
 import { serveParent } from './child.js';
 import { ADA } from './upstream.js';
 
 export type Variant = 'baseline' | 'sessionKey' | 'cookie' | 'token' | 'redis';
-export type AppName = `${'express' | 'koa'}-${Variant}`;
+export type Framework = 'express' | 'koa' | 'fastify';
+export type AppName = `${Framework}-${Variant}`;
 
 export interface ServerHostReady {
   ports: Record<AppName, number>;
   /** The `Cookie` header of a logged-in user of the `*-cookie` apps. */
-  cookie: Record<'express' | 'koa', string>;
+  cookie: Record<Framework, string>;
 }
 
 const upstreamUrl = process.argv[2]!;
@@ -111,6 +114,23 @@ function koaApp(variant: Variant) {
   return app;
 }
 
+async function fastifyApp(variant: Variant) {
+  const app = Fastify();
+  if (variant === 'baseline') {
+    app.get('/calls', async () => (await fetch(callData, { headers: hardCoded })).json());
+  } else {
+    await app.register(fastifyTokenKeeper, variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER });
+    app.post('/login', async (request) => request.upstream.login(ADA));
+    app.get('/calls', async (request) => {
+      if (variant !== 'token') return (await request.upstream.fetch('/reports/call-data')).json();
+      const headers = { authorization: `Bearer ${await request.upstream.token()}` };
+      return (await fetch(callData, { headers })).json();
+    });
+  }
+  await app.ready(); // then its Node server listens like the others
+  return app.server;
+}
+
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -131,13 +151,18 @@ const servers = new Map<AppName, Server>();
 for (const variant of ['baseline', 'sessionKey', 'cookie', 'token'] as const) {
   servers.set(`express-${variant}`, createServer(expressApp(variant)));
   servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
+  servers.set(`fastify-${variant}`, await fastifyApp(variant));
 }
 if (redisKeeper) servers.set('express-redis', createServer(expressApp('redis')));
 const ports = {} as Record<AppName, number>;
 for (const [name, server] of servers) ports[name] = await listen(server);
 const ready: ServerHostReady = {
   ports,
-  cookie: { express: await cookieOf(ports['express-cookie']), koa: await cookieOf(ports['koa-cookie']) },
+  cookie: {
+    express: await cookieOf(ports['express-cookie']),
+    koa: await cookieOf(ports['koa-cookie']),
+    fastify: await cookieOf(ports['fastify-cookie']),
+  },
 };
 
 /** CPU time this process has used (µs): per request, it is what the apps cost, whatever else the machine runs. */

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { sessionKeySpecs } from './specs.js';
+import { sessionKeySpecs } from '../../../test/support/adapter-specs.js';
 import { startApp } from './support.js';
 
 sessionKeySpecs('req.upstream', startApp, (req: Request, name) => req.get(name));

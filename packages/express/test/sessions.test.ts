@@ -1,4 +1,4 @@
-import { sessionSpecs } from './specs.js';
+import { sessionSpecs } from '../../../test/support/adapter-specs.js';
 import { startApp } from './support.js';
 
 sessionSpecs('req.upstream', startApp);

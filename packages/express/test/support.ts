@@ -1,8 +1,16 @@
 import express, { type Response as ExpressResponse } from 'express';
+import {
+  type AppOptions,
+  Browser,
+  type ProtocolCase,
+  SECRET,
+  serve,
+  startUpstream,
+  type TestApp,
+} from '../../../test/support/adapter-fixtures.js';
 import { type TokenKeeperMiddlewareOptions, tokenKeeper, tokenKeeperErrors } from '../src/index.js';
-import { type AppOptions, Browser, type ProtocolCase, SECRET, serve, startUpstream, type TestApp } from './fixtures.js';
 
-export * from './fixtures.js';
+export * from '../../../test/support/adapter-fixtures.js';
 
 /** An Express app with tokenKeeper() in front of a few routes, against a fake upstream; closed after the test. */
 export async function startApp(

@@ -1,4 +1,4 @@
-import { cookieSpecs } from '../../express/test/specs.js';
+import { cookieSpecs } from '../../../test/support/adapter-specs.js';
 import { startApp } from './support.js';
 
 cookieSpecs('ctx.state.upstream', startApp);

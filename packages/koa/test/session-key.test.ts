@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { sessionKeySpecs } from '../../express/test/specs.js';
+import { sessionKeySpecs } from '../../../test/support/adapter-specs.js';
 import { startApp } from './support.js';
 
 sessionKeySpecs('ctx.state.upstream', startApp, (ctx: Context, name) => ctx.get(name));

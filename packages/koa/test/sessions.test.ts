@@ -1,4 +1,4 @@
-import { sessionSpecs } from '../../express/test/specs.js';
+import { sessionSpecs } from '../../../test/support/adapter-specs.js';
 import { startApp } from './support.js';
 
 sessionSpecs('ctx.state.upstream', startApp);

@@ -1,9 +1,17 @@
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
-import { type AppOptions, Browser, type ProtocolCase, SECRET, serve, startUpstream, type TestApp } from '../../express/test/fixtures.js';
+import {
+  type AppOptions,
+  Browser,
+  type ProtocolCase,
+  SECRET,
+  serve,
+  startUpstream,
+  type TestApp,
+} from '../../../test/support/adapter-fixtures.js';
 import { type TokenKeeperMiddlewareOptions, tokenKeeper } from '../src/index.js';
 
-export * from '../../express/test/fixtures.js';
+export * from '../../../test/support/adapter-fixtures.js';
 
 /** A Koa app with tokenKeeper() in front of a few routes, against a fake upstream; closed after the test. */
 export async function startApp(

@@ -4,7 +4,8 @@ import { requestSessionOf } from './sessions.js';
 
 /** The upstream session of the request being handled (HTTP only). */
 export function upstreamSessionOf<Credentials = unknown>(context: ExecutionContext): RequestSession<Credentials> {
-  return requestSessionOf(context.switchToHttp().getRequest());
+  const http = context.switchToHttp();
+  return requestSessionOf(http.getRequest(), http.getResponse());
 }
 
 /**

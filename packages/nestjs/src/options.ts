@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { SessionCookieOptions, TokenKeeper, TokenKeeperOptions } from '@tokenkeeper/auth-core';
 
-/** The request a `sessionKey` function gets: Nest's platform request (Express's `Request` on the default platform). */
+/** The request a `sessionKey` function gets: Nest's platform request (Express's `Request`, or Fastify's `FastifyRequest` on `@nestjs/platform-fastify`). */
 export interface UpstreamRequest extends IncomingMessage {
   [property: string]: any;
 }

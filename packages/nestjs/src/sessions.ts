@@ -33,9 +33,12 @@ export class UpstreamSessions {
     );
   }
 
-  /** A new session for `request`, keyed by the `sessionKey` function or the signed cookie. */
-  build(request: UpstreamRequest, response: ServerResponse): RequestSession<any> {
-    return this.#source.sessionFor(request, request.headers.cookie, (header) => appendSetCookie(response, header));
+  /**
+   * A new session for `request`, keyed by the `sessionKey` function or the signed cookie.
+   * `reply` is the platform's response object, when it is Fastify's: cookies go through it.
+   */
+  build(request: UpstreamRequest, response: ServerResponse, reply?: unknown): RequestSession<any> {
+    return this.#source.sessionFor(request, request.headers.cookie, setCookieOn(response, reply));
   }
 
   /** Hands `request` to these sessions; its session is built only when first used. */
@@ -63,7 +66,7 @@ export class UpstreamSessionMiddleware implements NestMiddleware<IncomingMessage
  * The session of `request` (the platform's request object), built on first use and kept on the
  * request, so the decorator and the guard share one.
  */
-export function requestSessionOf(request: BoundRequest): RequestSession<any> {
+export function requestSessionOf(request: BoundRequest, reply?: unknown): RequestSession<any> {
   const cached = request[SESSION];
   if (cached) return cached;
   const binding = request[BINDING] ?? request.raw?.[BINDING];
@@ -72,9 +75,21 @@ export function requestSessionOf(request: BoundRequest): RequestSession<any> {
       '@tokenkeeper/nestjs: this request did not pass the TokenKeeperModule middleware; import TokenKeeperModule.forRoot() in the app module',
     );
   }
-  const session = binding.sessions.build(request, binding.response);
+  const session = binding.sessions.build(request, binding.response, reply);
   request[SESSION] = session;
   return session;
+}
+
+/**
+ * Where a session's `Set-Cookie` headers go. On Fastify, its reply: Fastify writes the reply's
+ * own headers with `writeHead`, which would replace a `Set-Cookie` set on Node's response.
+ */
+function setCookieOn(response: ServerResponse, reply: unknown): (header: string) => void {
+  const fastifyReply = reply as { raw?: unknown; header?: (name: string, value: string) => unknown } | undefined;
+  if (fastifyReply?.raw === response && typeof fastifyReply.header === 'function') {
+    return (header) => void fastifyReply.header!('set-cookie', header);
+  }
+  return (header) => appendSetCookie(response, header);
 }
 
 function appendSetCookie(response: ServerResponse, header: string): void {

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Inject, Injectable, Module, Post, Res, UseGuards } from '@nestjs/common';
-import { APP_FILTER, NestFactory } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import type { FakeUpstream } from '@tokenkeeper/testing';
-import type { Response } from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOLS, type ProtocolCase, protocolCase, setup } from '../../auth-core/test/harness.js';
 import {
   AuthErrorFilter,
@@ -14,6 +13,7 @@ import {
   UpstreamSession,
   UpstreamSessionGuard,
 } from '../src/index.js';
+import { listen, PLATFORMS, type Platform, type PlatformResponse } from './support.js';
 
 const SECRET = 'a-cookie-secret-of-at-least-32-characters';
 /** What UpstreamSessionGuard answers. */
@@ -29,7 +29,7 @@ class UpstreamController {
 
   @Get('whoami')
   @UseGuards(UpstreamSessionGuard)
-  async whoami(@UpstreamSession() upstream: UpstreamSession, @Res({ passthrough: true }) response: Response) {
+  async whoami(@UpstreamSession() upstream: UpstreamSession, @Res({ passthrough: true }) response: PlatformResponse) {
     const answer = await upstream.fetch('/whoami');
     response.status(answer.status);
     return answer.json();
@@ -42,31 +42,23 @@ class UpstreamController {
   }
 }
 
-const apps: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0).reverse()) await app.close();
-});
-
-/** A Nest app on the Express platform, listening on 127.0.0.1 and a free port; closed after the test. */
-async function startApp(imports: unknown[]) {
+/** A Nest app on `platform`, listening on 127.0.0.1 and a free port; closed after the test. */
+async function startApp(platform: Platform, imports: unknown[]) {
   @Module({
     imports: imports as never[],
     controllers: [UpstreamController],
     providers: [{ provide: APP_FILTER, useClass: AuthErrorFilter }],
   })
   class AppModule {}
-  const app = await NestFactory.create(AppModule, { logger: false, forceCloseConnections: true, abortOnError: false });
-  await app.listen(0, '127.0.0.1');
-  apps.push(app);
-  const { port } = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${port}` };
+  return listen(AppModule, platform);
 }
 
 /** A browser of one user: keeps the session cookie between requests. */
 function client(url: string) {
   let cookie: string | undefined;
   const call = async (method: string, path: string, body?: unknown) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // No JSON content type without a body: Fastify refuses an empty JSON body with 400.
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     if (cookie) headers.cookie = cookie;
     const response = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const set = response.headers.getSetCookie()[0];
@@ -87,9 +79,11 @@ function client(url: string) {
   };
 }
 
-async function appFor(protocol: ProtocolCase, keeperOptions = {}, upstreamOptions = {}) {
+async function appFor(platform: Platform, protocol: ProtocolCase, keeperOptions = {}, upstreamOptions = {}) {
   const context = await setup(protocol.name, keeperOptions, upstreamOptions);
-  const { url } = await startApp([TokenKeeperModule.forRoot({ keeper: context.keeper, cookie: { secret: SECRET, secure: false } })]);
+  const { url } = await startApp(platform, [
+    TokenKeeperModule.forRoot({ keeper: context.keeper, cookie: { secret: SECRET, secure: false } }),
+  ]);
   return { ...context, url };
 }
 
@@ -105,176 +99,181 @@ function tokenIssues(upstream: FakeUpstream): number {
   return upstream.stats.renewals + upstream.stats.refreshes + upstream.stats.logins;
 }
 
-describe.each(PROTOCOLS)('TokenKeeperModule with the $name preset', (protocol) => {
-  it('keeps two users apart: each browser sees only its own upstream user', async () => {
-    const { url } = await appFor(protocol);
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    const grace = await loggedIn(url, protocol.credentials('grace'));
-    expect(ada.cookie).not.toBe(grace.cookie);
-    for (let round = 0; round < 3; round++) {
-      expect((await ada.whoami()).body).toEqual({ userId: 1 });
-      expect((await grace.whoami()).body).toEqual({ userId: 2 });
-    }
-  });
-
-  it('refreshes an expired token transparently and answers 200', async () => {
-    const { url, upstream, clock } = await appFor(protocol, { rememberCredentials: true });
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    await clock.advance(protocol.lifetimeMs + 1_000);
-    upstream.stats.reset();
-    expect(await ada.whoami()).toMatchObject({ status: 200, body: { userId: 1 } });
-    expect(tokenIssues(upstream)).toBe(1);
-    expect(upstream.stats.rejected).toBe(0);
-  });
-
-  it('retries an upstream call rejected with the expiry signal exactly once', async () => {
-    const { url, upstream } = await appFor(protocol);
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    upstream.faults.next('api', 'expired');
-    expect(await ada.whoami()).toMatchObject({ status: 200, body: { userId: 1 } });
-    expect(upstream.stats.apiCalls).toBe(2);
-    expect(upstream.stats.rejected).toBe(1);
-  });
-
-  it('answers a refused re-login with 401 and the error code as JSON', async () => {
-    const lapsed = lapsedSession(protocol);
-    const { url, clock } = await appFor(protocol, { credentials: () => protocol.wrongCredentials }, lapsed.upstreamOptions);
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    await clock.advance(lapsed.lapseMs);
-    const answer = await ada.whoami();
-    expect(answer.status).toBe(401);
-    expect(answer.body).toEqual({ error: 'INVALID_CREDENTIALS', message: expect.any(String) });
-  });
-
-  it('ends the session on logout: the cookie is cleared and the old cookie no longer passes the guard', async () => {
-    const { url, upstream } = await appFor(protocol);
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    const oldCookie = ada.cookie;
-    const answer = await ada.logout();
-    expect(answer.status).toBe(204);
-    expect(answer.setCookie).toMatch(/^tk\.sid=; .*Max-Age=0/);
-    ada.cookie = oldCookie;
-    upstream.stats.reset();
-    expect(await ada.whoami()).toEqual({ status: 401, body: NO_SESSION, setCookie: undefined });
-    expect(upstream.stats.apiCalls).toBe(0);
-  });
-
-  it('treats a forged or tampered session cookie as no session: the guard answers 401', async () => {
-    const { url, upstream } = await appFor(protocol);
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    const [name, value] = ada.cookie!.split('=') as [string, string];
-    const [id, signature] = value.split('.') as [string, string];
-    const flipped = `${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`;
-    const forged = [`${name}=${flipped}.${signature}`, `${name}=${id}`, `${name}=${id}.${'x'.repeat(43)}`];
-    upstream.stats.reset();
-    for (const cookie of forged) {
-      ada.cookie = cookie;
-      expect(await ada.whoami()).toMatchObject({ status: 401, body: NO_SESSION });
-    }
-    expect(upstream.stats.apiCalls).toBe(0);
-  });
-
-  it('answers 500 concurrent requests of one user at expiry with exactly one upstream renewal', async () => {
-    const { url, upstream, clock } = await appFor(protocol, { rememberCredentials: true });
-    const ada = await loggedIn(url, protocol.credentials('ada'));
-    await clock.advance(protocol.lifetimeMs + 1_000);
-    upstream.stats.reset();
-    const answers = await Promise.all(Array.from({ length: 500 }, () => ada.whoami()));
-    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(500);
-    expect(tokenIssues(upstream)).toBe(1);
-    expect(upstream.stats.rejected).toBe(0);
-  });
-});
-
-describe('configuring TokenKeeperModule', () => {
-  const teletracker = protocolCase('refreshToken');
-
-  it('builds its keeper in forRootAsync from an injected config, and closes that keeper on shutdown', async () => {
-    const { upstream } = await setup('refreshToken');
-    const UPSTREAM_CONFIG = 'UPSTREAM_CONFIG';
-    @Module({
-      providers: [{ provide: UPSTREAM_CONFIG, useValue: { baseUrl: upstream.url, cookieSecret: SECRET } }],
-      exports: [UPSTREAM_CONFIG],
-    })
-    class ConfigModule {}
-    const { app, url } = await startApp([
-      TokenKeeperModule.forRootAsync({
-        imports: [ConfigModule],
-        inject: [UPSTREAM_CONFIG],
-        useFactory: (config: { baseUrl: string; cookieSecret: string }): TokenKeeperModuleOptions => ({
-          keeperOptions: { protocol: refreshToken({ baseUrl: config.baseUrl }), keepAlive: false },
-          cookie: { secret: config.cookieSecret, secure: false },
-        }),
-      }),
-    ]);
-    const ada = await loggedIn(url, teletracker.credentials('ada'));
-    expect((await ada.whoami()).body).toEqual({ userId: 1 });
-    const keeper = app.get<TokenKeeper>(TOKEN_KEEPER);
-    expect(keeper.protocol.origin).toBe(upstream.url);
-    await app.close();
-    await expect(keeper.session('ada').token()).rejects.toMatchObject({ code: 'KEEPER_CLOSED', message: 'the TokenKeeper is closed' });
-  });
-
-  it('leaves a keeper it was given open on shutdown', async () => {
-    const { keeper } = await setup('refreshToken');
-    const { app } = await startApp([TokenKeeperModule.forRoot({ keeper, sessionKey: () => 'ada' })]);
-    await app.close();
-    await expect(keeper.session('ada').state()).resolves.toEqual({ status: 'none' });
-  });
-
-  it('is global: a module that does not import it can inject the keeper by token or by class', async () => {
-    const { keeper } = await setup('refreshToken');
-    @Injectable()
-    class Reports {
-      constructor(
-        @Inject(TOKEN_KEEPER) readonly byToken: TokenKeeper,
-        @Inject(TokenKeeper) readonly byClass: TokenKeeper,
-      ) {}
-    }
-    @Module({ providers: [Reports], exports: [Reports] })
-    class ReportsModule {}
-    const { app } = await startApp([TokenKeeperModule.forRoot({ keeper, sessionKey: () => undefined }), ReportsModule]);
-    const reports = app.get(Reports);
-    expect(reports.byToken).toBe(keeper);
-    expect(reports.byClass).toBe(keeper);
-  });
-
-  it('keys sessions with the sessionKey function when one is given', async () => {
-    const { keeper, upstream } = await setup('refreshToken');
-    const { url } = await startApp([TokenKeeperModule.forRoot({ keeper, sessionKey: (request) => request.headers['x-user'] })]);
-    const as = (user?: string) => ({ 'content-type': 'application/json', ...(user && { 'x-user': user }) });
-    const login = await fetch(`${url}/login`, {
-      method: 'POST',
-      headers: as('u-42'),
-      body: JSON.stringify(teletracker.credentials('grace')),
+describe.each(PLATFORMS)('on the %s platform', (platform) => {
+  describe.each(PROTOCOLS)('TokenKeeperModule with the $name preset', (protocol) => {
+    it('keeps two users apart: each browser sees only its own upstream user', async () => {
+      const { url } = await appFor(platform, protocol);
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      const grace = await loggedIn(url, protocol.credentials('grace'));
+      expect(ada.cookie).not.toBe(grace.cookie);
+      for (let round = 0; round < 3; round++) {
+        expect((await ada.whoami()).body).toEqual({ userId: 1 });
+        expect((await grace.whoami()).body).toEqual({ userId: 2 });
+      }
     });
-    expect(login.status).toBe(200);
-    expect(login.headers.getSetCookie()).toEqual([]);
-    expect((await keeper.session('u-42').state()).status).toBe('active');
-    expect(await (await fetch(`${url}/whoami`, { headers: as('u-42') })).json()).toEqual({ userId: 2 });
-    expect((await fetch(`${url}/whoami`, { headers: as() })).status).toBe(401);
-    expect(upstream.stats.apiCalls).toBe(1);
+
+    it('refreshes an expired token transparently and answers 200', async () => {
+      const { url, upstream, clock } = await appFor(platform, protocol, { rememberCredentials: true });
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      await clock.advance(protocol.lifetimeMs + 1_000);
+      upstream.stats.reset();
+      expect(await ada.whoami()).toMatchObject({ status: 200, body: { userId: 1 } });
+      expect(tokenIssues(upstream)).toBe(1);
+      expect(upstream.stats.rejected).toBe(0);
+    });
+
+    it('retries an upstream call rejected with the expiry signal exactly once', async () => {
+      const { url, upstream } = await appFor(platform, protocol);
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      upstream.faults.next('api', 'expired');
+      expect(await ada.whoami()).toMatchObject({ status: 200, body: { userId: 1 } });
+      expect(upstream.stats.apiCalls).toBe(2);
+      expect(upstream.stats.rejected).toBe(1);
+    });
+
+    it('answers a refused re-login with 401 and the error code as JSON', async () => {
+      const lapsed = lapsedSession(protocol);
+      const { url, clock } = await appFor(platform, protocol, { credentials: () => protocol.wrongCredentials }, lapsed.upstreamOptions);
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      await clock.advance(lapsed.lapseMs);
+      const answer = await ada.whoami();
+      expect(answer.status).toBe(401);
+      expect(answer.body).toEqual({ error: 'INVALID_CREDENTIALS', message: expect.any(String) });
+    });
+
+    it('ends the session on logout: the cookie is cleared and the old cookie no longer passes the guard', async () => {
+      const { url, upstream } = await appFor(platform, protocol);
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      const oldCookie = ada.cookie;
+      const answer = await ada.logout();
+      expect(answer.status).toBe(204);
+      expect(answer.setCookie).toMatch(/^tk\.sid=; .*Max-Age=0/);
+      ada.cookie = oldCookie;
+      upstream.stats.reset();
+      expect(await ada.whoami()).toEqual({ status: 401, body: NO_SESSION, setCookie: undefined });
+      expect(upstream.stats.apiCalls).toBe(0);
+    });
+
+    it('treats a forged or tampered session cookie as no session: the guard answers 401', async () => {
+      const { url, upstream } = await appFor(platform, protocol);
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      const [name, value] = ada.cookie!.split('=') as [string, string];
+      const [id, signature] = value.split('.') as [string, string];
+      const flipped = `${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}`;
+      const forged = [`${name}=${flipped}.${signature}`, `${name}=${id}`, `${name}=${id}.${'x'.repeat(43)}`];
+      upstream.stats.reset();
+      for (const cookie of forged) {
+        ada.cookie = cookie;
+        expect(await ada.whoami()).toMatchObject({ status: 401, body: NO_SESSION });
+      }
+      expect(upstream.stats.apiCalls).toBe(0);
+    });
+
+    it('answers 500 concurrent requests of one user at expiry with exactly one upstream renewal', async () => {
+      const { url, upstream, clock } = await appFor(platform, protocol, { rememberCredentials: true });
+      const ada = await loggedIn(url, protocol.credentials('ada'));
+      await clock.advance(protocol.lifetimeMs + 1_000);
+      upstream.stats.reset();
+      const answers = await Promise.all(Array.from({ length: 500 }, () => ada.whoami()));
+      expect(answers.filter((answer) => answer.status === 200)).toHaveLength(500);
+      expect(tokenIssues(upstream)).toBe(1);
+      expect(upstream.stats.rejected).toBe(0);
+    });
   });
 
-  it('answers 401 from the guard to a request without a cookie', async () => {
-    const { url } = await appFor(teletracker);
-    expect(await client(url).whoami()).toMatchObject({ status: 401, body: NO_SESSION });
-  });
+  describe('configuring TokenKeeperModule', () => {
+    const teletracker = protocolCase('refreshToken');
 
-  it('answers a refused login with 401 and the error code, and sets no cookie', async () => {
-    const { url } = await appFor(teletracker);
-    const answer = await client(url).login(teletracker.wrongCredentials);
-    expect(answer).toMatchObject({ status: 401, body: { error: 'INVALID_CREDENTIALS' }, setCookie: undefined });
-  });
+    it('builds its keeper in forRootAsync from an injected config, and closes that keeper on shutdown', async () => {
+      const { upstream } = await setup('refreshToken');
+      const UPSTREAM_CONFIG = 'UPSTREAM_CONFIG';
+      @Module({
+        providers: [{ provide: UPSTREAM_CONFIG, useValue: { baseUrl: upstream.url, cookieSecret: SECRET } }],
+        exports: [UPSTREAM_CONFIG],
+      })
+      class ConfigModule {}
+      const { app, url } = await startApp(platform, [
+        TokenKeeperModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [UPSTREAM_CONFIG],
+          useFactory: (config: { baseUrl: string; cookieSecret: string }): TokenKeeperModuleOptions => ({
+            keeperOptions: { protocol: refreshToken({ baseUrl: config.baseUrl }), keepAlive: false },
+            cookie: { secret: config.cookieSecret, secure: false },
+          }),
+        }),
+      ]);
+      const ada = await loggedIn(url, teletracker.credentials('ada'));
+      expect((await ada.whoami()).body).toEqual({ userId: 1 });
+      const keeper = app.get<TokenKeeper>(TOKEN_KEEPER);
+      expect(keeper.protocol.origin).toBe(upstream.url);
+      await app.close();
+      await expect(keeper.session('ada').token()).rejects.toMatchObject({
+        code: 'KEEPER_CLOSED',
+        message: 'the TokenKeeper is closed',
+      });
+    });
 
-  it('refuses options without exactly one way to find the session, naming them', async () => {
-    const { keeper } = await setup('refreshToken');
-    await expect(startApp([TokenKeeperModule.forRoot({ keeper })])).rejects.toThrow(
-      'TokenKeeperModule: give exactly one of sessionKey (a function of the request) or cookie (with a secret)',
-    );
-    await expect(startApp([TokenKeeperModule.forRoot({ sessionKey: () => 'x' })])).rejects.toThrow(
-      'TokenKeeperModule: give exactly one of keeper (a TokenKeeper) or keeperOptions',
-    );
+    it('leaves a keeper it was given open on shutdown', async () => {
+      const { keeper } = await setup('refreshToken');
+      const { app } = await startApp(platform, [TokenKeeperModule.forRoot({ keeper, sessionKey: () => 'ada' })]);
+      await app.close();
+      await expect(keeper.session('ada').state()).resolves.toEqual({ status: 'none' });
+    });
+
+    it('is global: a module that does not import it can inject the keeper by token or by class', async () => {
+      const { keeper } = await setup('refreshToken');
+      @Injectable()
+      class Reports {
+        constructor(
+          @Inject(TOKEN_KEEPER) readonly byToken: TokenKeeper,
+          @Inject(TokenKeeper) readonly byClass: TokenKeeper,
+        ) {}
+      }
+      @Module({ providers: [Reports], exports: [Reports] })
+      class ReportsModule {}
+      const { app } = await startApp(platform, [TokenKeeperModule.forRoot({ keeper, sessionKey: () => undefined }), ReportsModule]);
+      const reports = app.get(Reports);
+      expect(reports.byToken).toBe(keeper);
+      expect(reports.byClass).toBe(keeper);
+    });
+
+    it('keys sessions with the sessionKey function when one is given', async () => {
+      const { keeper, upstream } = await setup('refreshToken');
+      const { url } = await startApp(platform, [TokenKeeperModule.forRoot({ keeper, sessionKey: (request) => request.headers['x-user'] })]);
+      const as = (user?: string) => ({ 'content-type': 'application/json', ...(user && { 'x-user': user }) });
+      const login = await fetch(`${url}/login`, {
+        method: 'POST',
+        headers: as('u-42'),
+        body: JSON.stringify(teletracker.credentials('grace')),
+      });
+      expect(login.status).toBe(200);
+      expect(login.headers.getSetCookie()).toEqual([]);
+      expect((await keeper.session('u-42').state()).status).toBe('active');
+      expect(await (await fetch(`${url}/whoami`, { headers: as('u-42') })).json()).toEqual({ userId: 2 });
+      expect((await fetch(`${url}/whoami`, { headers: as() })).status).toBe(401);
+      expect(upstream.stats.apiCalls).toBe(1);
+    });
+
+    it('answers 401 from the guard to a request without a cookie', async () => {
+      const { url } = await appFor(platform, teletracker);
+      expect(await client(url).whoami()).toMatchObject({ status: 401, body: NO_SESSION });
+    });
+
+    it('answers a refused login with 401 and the error code, and sets no cookie', async () => {
+      const { url } = await appFor(platform, teletracker);
+      const answer = await client(url).login(teletracker.wrongCredentials);
+      expect(answer).toMatchObject({ status: 401, body: { error: 'INVALID_CREDENTIALS' }, setCookie: undefined });
+    });
+
+    it('refuses options without exactly one way to find the session, naming them', async () => {
+      const { keeper } = await setup('refreshToken');
+      await expect(startApp(platform, [TokenKeeperModule.forRoot({ keeper })])).rejects.toThrow(
+        'TokenKeeperModule: give exactly one of sessionKey (a function of the request) or cookie (with a secret)',
+      );
+      await expect(startApp(platform, [TokenKeeperModule.forRoot({ sessionKey: () => 'x' })])).rejects.toThrow(
+        'TokenKeeperModule: give exactly one of keeper (a TokenKeeper) or keeperOptions',
+      );
+    });
   });
 });
 

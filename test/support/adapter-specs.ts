@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type AppOptions, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestApp, USER_IDS } from './fixtures.js';
+import { type AppOptions, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestApp, USER_IDS } from './adapter-fixtures.js';
 
 // What every server adapter owes, for each protocol, written once: each adapter's test files call
 // these with its own `startApp` (an app with the adapter's middleware in front of a few routes).

@@ -12,7 +12,7 @@ import {
 } from '@tokenkeeper/testing';
 import { afterEach } from 'vitest';
 
-// Framework-neutral fixtures shared by the Express and Koa adapter tests.
+// Framework-neutral fixtures shared by the tests of every server adapter (Express, Koa, Fastify, NestJS on both platforms).
 
 export const SECRET = 'a-cookie-secret-of-at-least-32-characters';
 export const COOKIE_NAME = 'tk.sid';
@@ -110,7 +110,7 @@ export async function startUpstream(protocol: ProtocolCase, options: AppOptions 
 
 /** Waits until `server` listens (on 127.0.0.1, port 0), closes it after the test, and returns its URL. */
 export async function serve(server: Server): Promise<string> {
-  await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  if (!server.listening) await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
   cleanups.push(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

@@ -1,0 +1,4 @@
+import { cookieSpecs } from '../../../test/support/adapter-specs.js';
+import { startApp } from './support.js';
+
+cookieSpecs('request.upstream', startApp);

@@ -1,0 +1,4 @@
+import { sessionSpecs } from '../../../test/support/adapter-specs.js';
+import { startApp } from './support.js';
+
+sessionSpecs('request.upstream', startApp);

@@ -1,0 +1,4 @@
+import { cookieSpecs } from '../../../test/support/adapter-specs.js';
+import { nestApp, PLATFORMS } from './support.js';
+
+for (const platform of PLATFORMS) cookieSpecs(`@UpstreamSession() on the ${platform} platform`, nestApp(platform));
