@@ -8,7 +8,7 @@ import { KeepAlive } from './keep-alive.js';
 import { attachLogger } from './logging.js';
 import { normalizeOptions, type TokenKeeperOptions } from './options.js';
 import { freshUntil, learnedLifetime, rejectionRenews, requestAction, statusOf } from './policy.js';
-import type { Protocol } from './protocols/protocol.js';
+import type { Protocol, UpstreamAnswer } from './protocols/protocol.js';
 import { Renewals } from './renewal.js';
 import { Session } from './session.js';
 import type { SessionRecord, SessionStore } from './store/store.js';
@@ -175,6 +175,31 @@ export class TokenKeeper<Credentials = unknown> {
     const second = await sendAuthorized(fetchImpl, this.protocol, url.href, retry, renewed.tokens.accessToken);
     if (second.ok) this.#learnFrom(key, record.tokens, rejectedAt, renewed);
     return second;
+  }
+
+  /**
+   * Whether a request to `url` gets this keeper's token: only the protocol's own origin does. For
+   * adapters that send requests themselves; decide on the final, fully resolved URL.
+   */
+  authorizes(url: string | URL): boolean {
+    try {
+      return new URL(url).origin === this.protocol.origin;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * What an adapter that sends requests itself does after an upstream answer to a request sent
+   * with `sentToken`: resolves the token to retry with once (the answer is the expiry signal and
+   * the session was renewed, or someone renewed it meanwhile), or `undefined` to hand the answer
+   * back as it is (not the expiry signal, or within `rejectionBackoffMs` of the last such renewal).
+   * A retried request must not be retried again.
+   */
+  async retryTokenFor(key: string, sentToken: string, answer: UpstreamAnswer, options?: CallOptions): Promise<string | undefined> {
+    this.#checkOpen(key);
+    if (!this.protocol.isExpirySignal(answer)) return undefined;
+    return (await this.#afterRejection(key, sentToken, options?.signal))?.tokens.accessToken;
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   sessionKeyOf,
   TokenKeeper,
 } from '../src/index.js';
+import { protocolCase, setup } from './harness.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 
@@ -190,5 +191,39 @@ describe('SessionSource', () => {
       },
     }).sessionFor({}, undefined, () => {});
     await expect(session.token()).rejects.toThrow('no directory');
+  });
+});
+
+describe('decisions core makes for adapters that send requests themselves', () => {
+  it('authorizes only absolute URLs on the protocol’s origin', () => {
+    const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'https://api.example.test/v1/' }), keepAlive: false });
+    expect(keeper.authorizes('https://api.example.test/v1/reports')).toBe(true);
+    expect(keeper.authorizes(new URL('https://api.example.test:443/other'))).toBe(true);
+    for (const url of [
+      'https://api.example.test.evil.test/',
+      'http://api.example.test/',
+      '//10.0.0.1/latest/meta-data',
+      '\\\\host',
+      'nonsense',
+    ]) {
+      expect(keeper.authorizes(url)).toBe(false);
+    }
+    expect(keeper.protocol.header).toBe('authorization');
+    return keeper.close();
+  });
+
+  it('retryTokenFor: a new token after the expiry signal, undefined for other answers and within the back-off', async () => {
+    const teletracker = protocolCase('refreshToken');
+    const { keeper } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(teletracker.credentials('ada'));
+    const sent = await session.token();
+    const answer = (status: number) => ({ status, headers: new Headers() });
+    expect(await keeper.retryTokenFor('ada', sent, answer(404))).toBeUndefined();
+    const renewed = await keeper.retryTokenFor('ada', sent, answer(401));
+    expect(renewed).toEqual(expect.any(String));
+    expect(renewed).not.toBe(sent);
+    expect(await keeper.retryTokenFor('ada', renewed!, answer(401))).toBeUndefined(); // turned away again at once: a permission answer
+    expect(await keeper.retryTokenFor('ada', sent, answer(401))).toBe(renewed); // a request still in flight with the old token
   });
 });

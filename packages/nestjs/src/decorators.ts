@@ -1,5 +1,5 @@
-import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import type { RequestSession } from '@tokenkeeper/auth-core';
+import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable } from '@nestjs/common';
+import { AUTH_ERROR_MESSAGES, AuthError, type RequestSession } from '@tokenkeeper/auth-core';
 import { requestSessionOf } from './sessions.js';
 
 /** The upstream session of the request being handled (HTTP only). */
@@ -22,12 +22,17 @@ export const UpstreamSession = createParamDecorator((_data: unknown, context: Ex
 /** The type of a `@UpstreamSession()` parameter. */
 export type UpstreamSession<Credentials = unknown> = RequestSession<Credentials>;
 
-/** Lets a request through only when it has a live upstream session; otherwise answers 401 `{ error: 'NOT_LOGGED_IN', message }`. */
+/**
+ * Lets a request through only when it has a live upstream session. Otherwise it throws the same
+ * `AuthError` the session would (`NOT_LOGGED_IN`, or `SESSION_EXPIRED` for a session that ended),
+ * which the module's filter answers with 401 `{ error, message }`.
+ */
 @Injectable()
 export class UpstreamSessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const state = await upstreamSessionOf(context).state();
-    if (state.status === 'none') throw new UnauthorizedException({ error: 'NOT_LOGGED_IN', message: 'no upstream session: log in first' });
+    const { status } = await upstreamSessionOf(context).state();
+    if (status === 'none') throw new AuthError('NOT_LOGGED_IN', AUTH_ERROR_MESSAGES.NOT_LOGGED_IN);
+    if (status === 'ended') throw new AuthError('SESSION_EXPIRED', AUTH_ERROR_MESSAGES.SESSION_EXPIRED);
     return true;
   }
 }

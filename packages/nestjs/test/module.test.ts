@@ -17,7 +17,7 @@ import { listen, PLATFORMS, type Platform, type PlatformResponse } from './suppo
 
 const SECRET = 'a-cookie-secret-of-at-least-32-characters';
 /** What UpstreamSessionGuard answers. */
-const NO_SESSION = { error: 'NOT_LOGGED_IN', message: 'no upstream session: log in first' };
+const NO_SESSION = { error: 'NOT_LOGGED_IN', message: 'no session: log in first' };
 
 @Controller()
 class UpstreamController {

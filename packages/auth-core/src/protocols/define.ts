@@ -67,6 +67,7 @@ export function defineProtocol<Credentials>(definition: ProtocolDefinition<Crede
     refresh: refresh ?? (() => Promise.reject(new Error(`protocol ${definition.name} cannot refresh`))),
     logout: definition.logout ?? (async () => {}),
     ...(definition.verifyCredentials && { verifyCredentials: definition.verifyCredentials }),
+    header,
     authorize(headers, accessToken) {
       headers.set(header, prefix + accessToken);
     },

@@ -31,6 +31,8 @@ export interface Protocol<Credentials = unknown> {
   logout(tokens: TokenSet, client: UpstreamClient): Promise<void>;
   /** Checks credentials without starting a session; absent when the upstream cannot. */
   verifyCredentials?(credentials: Credentials, client: UpstreamClient): Promise<boolean>;
+  /** The (lower-case) name of the header {@link authorize} writes: adapters strip it from requests that leave the origin. */
+  readonly header: string;
   /** Puts the access token on an outgoing request. */
   authorize(headers: Headers, accessToken: string): void;
   /** Whether an API answer means "your token has expired" (refresh once, retry once). */
