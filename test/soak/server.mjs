@@ -51,6 +51,12 @@ const countingClock = {
 const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }), clock: countingClock });
 const app = createApp({ keeper, resource: '/reports/call-data', cookieSecret: randomBytes(32).toString('base64url') });
 const server = app.listen(0, '127.0.0.1');
+// The load's agent reuses idle sockets, also across the pauses for sampling. With Node's 5 s
+// default the server closes an idle socket just as the client reuses it, and under CPU load that
+// race ("socket hang up") was once lost on Node 22: a harness artefact, not a product failure.
+// Idle sockets now outlive any pause of the soak, so every failure left is the app's.
+server.keepAliveTimeout = 10 * 60_000;
+server.headersTimeout = 10 * 60_000 + 1_000;
 await once(server, 'listening');
 
 function countBy(names) {

@@ -81,6 +81,7 @@ export class KeeperContext<Credentials> {
       maxBodyBytes: this.options.maxBodyBytes,
       now: this.options.clock.now,
       signal,
+      errorBodyPreview: this.options.errorBodyPreview,
     });
   }
 

@@ -36,7 +36,10 @@ export interface UpstreamDetails {
   operation: 'login' | 'refresh' | 'logout' | 'verify' | 'request';
   status?: number;
   contentType?: string;
-  /** Up to 200 characters of an error body (non-2xx answers only; success bodies may hold tokens). */
+  /**
+   * Up to 200 characters of a 4xx/5xx body, with every secret of the call replaced by
+   * `[redacted]`; only with the keeper's `errorBodyPreview` option, and never in `toJSON()`.
+   */
   bodyPreview?: string;
   /**
    * The upstream may have acted on the call although its answer was lost or unusable (a timeout
@@ -74,14 +77,14 @@ export class AuthError extends Error {
     if (errorChannel.hasSubscribers) errorChannel.publish(this);
   }
 
-  toJSON(): { name: string; code: AuthErrorCode; status: number; message: string; upstream?: UpstreamDetails } {
-    return {
-      name: this.name,
-      code: this.code,
-      status: this.status,
-      message: this.message,
-      ...(this.upstream && { upstream: this.upstream }),
-    };
+  /** What logs and HTTP answers may carry: never a body preview, even a scrubbed one. */
+  toJSON(): { name: string; code: AuthErrorCode; status: number; message: string; upstream?: Omit<UpstreamDetails, 'bodyPreview'> } {
+    let upstream: Omit<UpstreamDetails, 'bodyPreview'> | undefined;
+    if (this.upstream) {
+      const { bodyPreview: _left, ...safe } = this.upstream;
+      upstream = safe;
+    }
+    return { name: this.name, code: this.code, status: this.status, message: this.message, ...(upstream && { upstream }) };
   }
 }
 

@@ -15,6 +15,11 @@ export interface UpstreamResponse {
   body: string;
   /** When the request was sent, on the keeper's clock. */
   sentAt: number;
+  /**
+   * With `errorBodyPreview` on, up to 200 characters of a 4xx/5xx body with every secret of the
+   * call (credentials, tokens, the request's header values) replaced by `[redacted]`.
+   */
+  errorPreview?: string;
 }
 
 export interface UpstreamClientOptions {
@@ -23,6 +28,8 @@ export interface UpstreamClientOptions {
   maxBodyBytes: number;
   now: () => number;
   signal?: AbortSignal | undefined;
+  /** Keep a scrubbed preview of error bodies (`TokenKeeperOptions.errorBodyPreview`). Default `false`. */
+  errorBodyPreview?: boolean;
 }
 
 /** Builds the client one protocol call uses: its own timeout, the caller's signal, a body cap. */
@@ -36,7 +43,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         // Protocol calls never follow redirects: a redirect here is an SSO page or a misconfiguration.
         const response = await options.fetch(url, { ...init, signal: limit.signal, redirect: 'manual' });
         const body = await readCapped(response, options.maxBodyBytes, operation);
-        return { status: response.status, headers: response.headers, body, sentAt };
+        const answer: UpstreamResponse = { status: response.status, headers: response.headers, body, sentAt };
+        if (options.errorBodyPreview && response.status >= 400 && body) answer.errorPreview = scrub(body, secretsOf(init)).slice(0, 200);
+        return answer;
       } catch (error) {
         if (error instanceof AuthError) throw error;
         if (options.signal?.aborted) throw options.signal.reason;
@@ -97,19 +106,70 @@ function networkReason(error: unknown): string {
   return 'connection failed';
 }
 
+/** Header values that carry no secret. */
+const PLAIN_HEADERS = new Set(['accept', 'content-type', 'content-length', 'user-agent', 'accept-encoding']);
+const REDACTED = '[redacted]';
+
+/** Every secret one call carries: its header values (Basic credentials decoded) and its body's values. */
+export function secretsOf(init: RequestInit): string[] {
+  const secrets: string[] = [];
+  const add = (value: unknown) => {
+    if (typeof value === 'string' && value.length >= 4) secrets.push(value);
+  };
+  for (const [name, value] of new Headers(init.headers)) {
+    if (PLAIN_HEADERS.has(name)) continue;
+    add(value);
+    const [scheme, credential] = value.split(' ');
+    add(credential);
+    if (credential && /^basic$/i.test(scheme ?? '')) {
+      const decoded = Buffer.from(credential, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      add(decoded.slice(0, colon));
+      add(decoded.slice(colon + 1));
+    }
+  }
+  if (typeof init.body === 'string') {
+    add(init.body);
+    try {
+      collectStrings(JSON.parse(init.body), add);
+    } catch {
+      for (const [, value] of new URLSearchParams(init.body)) add(value);
+    }
+  } else if (init.body instanceof URLSearchParams) {
+    for (const [, value] of init.body) add(value);
+  }
+  return secrets;
+}
+
+function collectStrings(value: unknown, add: (value: unknown) => void, depth = 0): void {
+  if (depth > 8) return;
+  if (typeof value === 'string') add(value);
+  else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) collectStrings(item, add, depth + 1);
+}
+
+/** Replaces every secret, as written and as JSON or URL encoding would write it, with `[redacted]`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let scrubbed = text;
+  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]);
+  for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) scrubbed = scrubbed.replaceAll(form, REDACTED);
+  return scrubbed;
+}
+
 /** The content type without parameters, lower-cased. */
 export function mediaType(headers: Headers): string {
   return (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Up to 200 characters of an error body, for non-2xx answers only (success bodies hold tokens). */
+/**
+ * Safe facts about an answer for an error. No raw body is kept: an upstream's error page may
+ * quote the request (a password, a refresh token). Only a scrubbed preview of a 4xx/5xx body, and
+ * only with `errorBodyPreview` on; never of a 3xx or a success (those may hold tokens).
+ */
 export function describeAnswer(operation: UpstreamDetails['operation'], response: UpstreamResponse): UpstreamDetails {
   const details: UpstreamDetails = { operation, status: response.status };
   const contentType = mediaType(response.headers);
   if (contentType) details.contentType = contentType;
-  if ((response.status < 200 || response.status >= 300) && response.body) {
-    details.bodyPreview = response.body.slice(0, 200);
-  }
+  if (response.errorPreview) details.bodyPreview = response.errorPreview;
   // A 5xx or an unusable success: the upstream may have acted (rotated a refresh token) anyway.
   if (response.status >= 500 || (response.status >= 200 && response.status < 300)) details.outcomeUnknown = true;
   return details;

@@ -42,6 +42,13 @@ export interface TokenKeeperOptions<Credentials> {
   renewalTimeoutMs?: number;
   /** Upstream answers larger than this are refused as `UPSTREAM_MALFORMED`. Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Keep up to 200 characters of an upstream's 4xx/5xx body in `error.upstream.bodyPreview`, with
+   * every secret of the call (credentials, tokens, request header values) replaced by
+   * `[redacted]`, for debugging. It never appears in `toJSON()`. Default `false`: an upstream's
+   * error page may quote the request, so no body is kept at all.
+   */
+  errorBodyPreview?: boolean;
   /** Renew sessions in the background before they expire. Default `true`. */
   keepAlive?: boolean;
   /** A user session unused this long stops being kept alive (service sessions never stop). Default 30 min. */
@@ -150,6 +157,7 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     renewalTimeoutMs: duration(raw, 'renewalTimeoutMs'),
     maxBodyBytes: duration(raw, 'maxBodyBytes'),
     keepAlive: options.keepAlive ?? DEFAULTS.keepAlive,
+    errorBodyPreview: options.errorBodyPreview === true,
     idleMs: duration(raw, 'idleMs', false, true),
     keepAliveConcurrency: concurrency,
     keepAliveJitterMs: duration(raw, 'keepAliveJitterMs', true),

@@ -86,3 +86,56 @@ describe.each(PROTOCOLS)('no secret leaks with the $name preset', (protocol) => 
     for (const secret of secrets) expect(output.includes(secret), `a secret appeared in:\n${output.slice(0, 400)}`).toBe(false);
   });
 });
+
+describe.each(PROTOCOLS)('an upstream that echoes the request in its error answers ($name)', (protocol) => {
+  const endpoints = protocol.name === 'basicAuth' ? (['login', 'refresh', 'logout'] as const) : (['login', 'refresh'] as const);
+
+  it.each(endpoints)('keeps no body of a %s error by default, so the echoed secrets go nowhere', async (endpoint) => {
+    const { keeper, upstream, clock } = await setup(protocol.name);
+    const errors: unknown[] = [];
+    keeper.on('error', (event) => errors.push(event.error));
+    const session = keeper.session('ada');
+    if (endpoint !== 'login') await session.login(protocol.credentials('ada'));
+    upstream.faults.next(endpoint, 'echoRequest');
+    if (endpoint === 'login') errors.push(await session.login(protocol.credentials('ada')).catch((error: unknown) => error));
+    if (endpoint === 'refresh') {
+      await clock.advance(protocol.lifetimeMs - 30_000); // in the window: one background renewal
+      await session.token();
+      await keeper.settled();
+    }
+    if (endpoint === 'logout') await session.logout();
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) {
+      expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstream: { operation: endpoint, status: 500 } });
+      expect((error as { upstream: object }).upstream).not.toHaveProperty('bodyPreview');
+    }
+  });
+
+  it.each(endpoints)(
+    'with errorBodyPreview, keeps a %s error body with every secret of the call redacted, and never in toJSON',
+    async (endpoint) => {
+      const { keeper, upstream, clock } = await setup(protocol.name, { errorBodyPreview: true });
+      const errors: { upstream?: { bodyPreview?: string } }[] = [];
+      keeper.on('error', (event) => errors.push(event.error));
+      const session = keeper.session('ada');
+      const credentials = protocol.credentials('ada') as { password: string };
+      if (endpoint !== 'login') await session.login(credentials);
+      const token = endpoint === 'login' ? undefined : await session.token();
+      upstream.faults.next(endpoint, 'echoRequest');
+      if (endpoint === 'login') await session.login(credentials).catch(() => {});
+      if (endpoint === 'refresh') {
+        await clock.advance(protocol.lifetimeMs - 30_000); // in the window: one background renewal
+        await session.token();
+        await keeper.settled();
+      }
+      if (endpoint === 'logout') await session.logout();
+      const preview = errors[0]?.upstream?.bodyPreview;
+      expect(preview).toMatch(/^error while handling /);
+      expect(preview).toContain('[redacted]');
+      expect(preview).not.toContain(credentials.password);
+      if (token) expect(preview).not.toContain(token);
+      expect(JSON.stringify(errors[0])).not.toContain('bodyPreview');
+      expect(inspect(errors[0], { depth: 5 })).not.toContain(credentials.password);
+    },
+  );
+});

@@ -10,6 +10,7 @@ export type FaultKind =
   | 'status429'
   | 'timeout'
   | 'lateAnswer'
+  | 'echoRequest'
   | 'hang'
   | 'reset'
   | 'malformedJson'
@@ -75,6 +76,7 @@ const ANSWER_FAULTS: readonly FaultKind[] = [
   'status429',
   'timeout',
   'lateAnswer',
+  'echoRequest',
   'hang',
   'reset',
   'malformedJson',

@@ -88,6 +88,11 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     const endpoint = route.protected ? 'api' : route.endpoint;
     const fault = endpoint ? faults.take(endpoint) : undefined;
     if (resolved.latencyMs > 0 && !(await delays.wait(resolved.latencyMs))) return;
+    if (fault?.kind === 'echoRequest') {
+      // A careless upstream's error page quotes the request it failed on: credentials, tokens and all.
+      const echoed = `error while handling ${body.toString('utf8')} (authorization: ${req.headers.authorization ?? 'none'}, x-auth-token: ${req.headers['x-auth-token'] ?? 'none'})`;
+      return sendReply(res, textReply(500, echoed), dateNow());
+    }
     if (fault && !isShapeFault(fault.kind)) {
       const answered = await answerFault(fault, req, res);
       if (answered) return;
