@@ -14,7 +14,15 @@ import { startApp as startExpressApp } from '../packages/express/test/support.js
 import { startApp as startFastifyApp } from '../packages/fastify/test/support.js';
 import { startApp as startKoaApp } from '../packages/koa/test/support.js';
 import { nestApp } from '../packages/nestjs/test/support.js';
-import { type Browser, COOKIE_NAME, PROTOCOLS, type ProtocolCase, type TestApp, USER_IDS } from './support/adapter-fixtures.js';
+import {
+  type AppOptions,
+  type Browser,
+  COOKIE_NAME,
+  PROTOCOLS,
+  type ProtocolCase,
+  type TestApp,
+  USER_IDS,
+} from './support/adapter-fixtures.js';
 import type { StartApp } from './support/adapter-specs.js';
 
 interface Adapter {
@@ -55,8 +63,8 @@ interface TwoUsers extends TestApp {
 }
 
 /** An app with ada and grace logged in, each in a browser of their own (signed-cookie mode). */
-async function twoUsers(adapter: Adapter, protocol: ProtocolCase = teletracker): Promise<TwoUsers> {
-  const app = await adapter.start(protocol);
+async function twoUsers(adapter: Adapter, protocol: ProtocolCase = teletracker, options?: AppOptions): Promise<TwoUsers> {
+  const app = await adapter.start(protocol, options);
   const ada = app.browser();
   const grace = app.browser();
   expect((await ada.login(protocol.credentials('ada'))).status).toBe(204);
@@ -285,6 +293,11 @@ function withResource(protocol: ProtocolCase, resource: string): ProtocolCase {
   return { ...protocol, resource };
 }
 
+/** App options whose keeper may reach `server` (without the token): redirects there are followed. */
+function allowing(server: RecordingServer): AppOptions {
+  return { keeper: { allowedOrigins: [server.url] } };
+}
+
 function redirectTo(url: string): string {
   return `/redirect?to=${encodeURIComponent(url)}`;
 }
@@ -413,9 +426,18 @@ describe.each(ADAPTERS)('the $name adapter under hostile input', (adapter) => {
   });
 
   describe.each(PROTOCOLS)('an upstream redirect to another origin, against $name', (protocol) => {
-    it('is followed without the token: the foreign origin gets no Authorization header', async () => {
+    it('is handed back, not followed, when nobody allowed that origin: the foreign origin gets nothing', async () => {
       const foreign = await foreignOrigin();
       const app = await twoUsers(adapter, withResource(protocol, redirectTo(`${foreign.url}/steal`)));
+
+      expect((await app.ada.get('/data')).status).not.toBe(200);
+      expect(foreign.requests).toEqual([]);
+      await app.expectBothServed();
+    });
+
+    it('is followed without the token when the origin is allowed: the foreign origin gets no Authorization header', async () => {
+      const foreign = await foreignOrigin();
+      const app = await twoUsers(adapter, withResource(protocol, redirectTo(`${foreign.url}/steal`)), allowing(foreign));
 
       expect(await app.ada.get('/data')).toMatchObject({ status: 200, body: { ok: true } });
       const [hop] = app.upstream.requests.filter((request) => request.path.startsWith('/redirect'));
@@ -429,7 +451,7 @@ describe.each(ADAPTERS)('the $name adapter under hostile input', (adapter) => {
     it('drops the token at the hop that leaves the upstream, after a redirect within it', async () => {
       const foreign = await foreignOrigin();
       const chained = withResource(protocol, '');
-      const app = await twoUsers(adapter, chained);
+      const app = await twoUsers(adapter, chained, allowing(foreign));
       // Read by GET /data at request time: /redirect → /redirect (the upstream's own origin) → foreign.
       chained.resource = redirectTo(`${app.upstream.url}${redirectTo(`${foreign.url}/steal`)}`);
 
@@ -452,7 +474,7 @@ describe.each(ADAPTERS)('the $name adapter under hostile input', (adapter) => {
       ...withResource(base, redirectTo(`${foreign.url}/steal`)),
       preset: (baseUrl) => sessionRenew({ baseUrl, header: 'x-auth-token' }),
     };
-    const app = await adapter.start(customHeader);
+    const app = await adapter.start(customHeader, allowing(foreign));
     const ada = app.browser();
     expect((await ada.login(base.credentials('ada'))).status).toBe(204);
 

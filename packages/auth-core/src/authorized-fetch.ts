@@ -1,3 +1,4 @@
+import { AuthError } from './errors.js';
 import { networkFailure } from './http.js';
 import type { Protocol } from './protocols/protocol.js';
 
@@ -16,26 +17,33 @@ export async function sendAuthorized(
   protocol: Pick<Protocol<unknown>, 'origin' | 'authorize'>,
   url: string,
   init: RequestInit,
-  accessToken: string,
+  accessToken: string | undefined,
+  allowed: (origin: string) => boolean = () => true,
 ): Promise<Response> {
   const follow = (init.redirect ?? 'follow') === 'follow';
   let current = url;
   let method = init.method ?? 'GET';
   let body = init.body;
   let dropContentType = false;
+  let left = false;
   for (let hop = 0; ; hop++) {
     const headers = new Headers(init.headers);
     if (dropContentType) headers.delete('content-type');
-    // The first hop is on the protocol's origin by contract; later hops are checked.
-    if (hop === 0 || new URL(current).origin === protocol.origin) protocol.authorize(headers, accessToken);
+    // The first hop is on the protocol's origin by contract. Once a hop has left it, no later hop
+    // is authorized, even one back on the origin: a foreign server chose where that one goes.
+    if (hop > 0 && new URL(current).origin !== protocol.origin) left = true;
+    if (!left && accessToken !== undefined) protocol.authorize(headers, accessToken);
     const response = await sendApiCall(fetchImpl, current, { ...init, method, headers, body: body ?? null, redirect: 'manual' });
     if (!follow || !isRedirect(response.status)) return response;
     const location = response.headers.get('location');
     if (!location || hop === MAX_REDIRECTS) return response;
     const keepsBody = response.status === 307 || response.status === 308;
     if (keepsBody && body instanceof ReadableStream) return response; // a stream cannot be sent twice
+    const next = URL.canParse(location, current) ? new URL(location, current) : undefined;
+    // A redirect to an origin the caller did not allow is handed back, not followed.
+    if (!next || (next.origin !== protocol.origin && !allowed(next.origin))) return response;
     await response.body?.cancel();
-    current = new URL(location, current).href;
+    current = next.href;
     if (!keepsBody && method !== 'GET' && method !== 'HEAD') {
       method = 'GET';
       body = undefined;
@@ -66,6 +74,36 @@ export function prepareRequest(input: string | URL | Request, init: RequestInit 
   const copy = request.body ? request.clone() : request;
   const first = initOf(request);
   return { url: new URL(request.url), first, retry: copy === request ? first : initOf(copy) };
+}
+
+/**
+ * One `session.fetch` try, bounded by `timeoutMs` until the answer's headers arrive (the caller's
+ * signal still aborts the body after that): a time-out rejects with `TIMEOUT`.
+ */
+export async function withRequestTimeout(
+  timeoutMs: number,
+  init: RequestInit,
+  send: (init: RequestInit) => Promise<Response>,
+): Promise<Response> {
+  const timer = new AbortController();
+  const timeout = setTimeout(
+    () => timer.abort(new DOMException(`The operation timed out after ${timeoutMs} ms.`, 'TimeoutError')),
+    timeoutMs,
+  );
+  timeout.unref();
+  const signal = init.signal ? AbortSignal.any([init.signal, timer.signal]) : timer.signal;
+  try {
+    return await send({ ...init, signal });
+  } catch (error) {
+    if (timer.signal.aborted && !init.signal?.aborted) {
+      throw new AuthError('TIMEOUT', `upstream request took longer than ${timeoutMs} ms`, {
+        upstream: { operation: 'request', outcomeUnknown: true },
+      });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+  }
 }
 
 /** Sends with the platform's fetch, turning a network failure into `UPSTREAM_UNAVAILABLE` (a caller's abort stays an abort). */

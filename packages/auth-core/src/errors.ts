@@ -20,6 +20,8 @@ export const AUTH_ERROR_STATUS = {
   UPSTREAM_MALFORMED: 502,
   /** An upstream call, lock or store call took longer than its timeout. */
   TIMEOUT: 504,
+  /** `session.fetch` was asked for an origin that is neither the upstream's nor in `allowedOrigins` (no request was sent). */
+  ORIGIN_NOT_ALLOWED: 400,
   /** The session store cannot be used. */
   STORE_UNAVAILABLE: 503,
   /** The `credentials` provider threw or rejected while the keeper needed credentials for a new login. */

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isThenable, untilAborted } from './abort.js';
-import { prepareRequest, sendApiCall, sendAuthorized } from './authorized-fetch.js';
+import { prepareRequest, sendAuthorized, withRequestTimeout } from './authorized-fetch.js';
 import { ignore, KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
 import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
@@ -15,6 +15,7 @@ import type { SessionRecord, SessionStore } from './store/store.js';
 import type { TokenSet } from './tokens.js';
 
 export interface LoginOptions {
+  /** Stops this caller's wait; the upstream login (shared with concurrent logins of the same credentials) goes on, bounded by `timeoutMs`. */
   signal?: AbortSignal;
   /** A service session is kept alive forever; a user session until `idleMs` without use. Default `false`. */
   service?: boolean;
@@ -78,7 +79,7 @@ export class TokenKeeper<Credentials = unknown> {
     this.#context = new KeeperContext(normalized, (key) => this.#keepAlive.cancel(key));
     this.#keepAlive = new KeepAlive(this.#context, () => this.#renewals);
     this.#renewals = new Renewals(this.#context, (key, record) => this.#keepAlive.plan(key, record));
-    if (normalized.logger) attachLogger(this, normalized.logger);
+    if (normalized.logger) attachLogger(this, normalized.logger, normalized.keyHashSecret);
   }
 
   /** A cheap handle bound to one session key; creating it does no I/O. */
@@ -163,19 +164,34 @@ export class TokenKeeper<Credentials = unknown> {
   async fetch(key: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
     this.#checkOpen(key);
     const { url, first, retry } = prepareRequest(input, init, this.protocol.baseUrl);
-    const fetchImpl = this.#context.options.fetch;
-    if (url.origin !== this.protocol.origin) return sendApiCall(fetchImpl, url, first);
+    if (url.origin !== this.protocol.origin) {
+      if (!this.#allows(url.origin)) throw originRefused(url.origin);
+      return this.#send(url.href, first, undefined);
+    }
     const record = await this.#currentRecord(key, first.signal);
-    const response = await sendAuthorized(fetchImpl, this.protocol, url.href, first, record.tokens.accessToken);
+    const response = await this.#send(url.href, first, record.tokens.accessToken);
     if (!this.protocol.isExpirySignal(response)) return response;
     const rejectedAt = this.#context.now();
     const renewed = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
     if (!renewed) return response;
     await response.body?.cancel();
-    const second = await sendAuthorized(fetchImpl, this.protocol, url.href, retry, renewed.tokens.accessToken);
+    const second = await this.#send(url.href, retry, renewed.tokens.accessToken);
     if (second.ok) this.#learnFrom(key, record.tokens, rejectedAt, renewed);
     return second;
   }
+
+  /** One try: redirects followed by hand (token only on the origin, only until a hop leaves it), bounded by `requestTimeoutMs`. */
+  #send(url: string, init: RequestInit, accessToken: string | undefined): Promise<Response> {
+    const { options } = this.#context;
+    return withRequestTimeout(options.requestTimeoutMs, init, (bounded) =>
+      sendAuthorized(options.fetch, this.protocol, url, bounded, accessToken, this.#allows),
+    );
+  }
+
+  readonly #allows = (origin: string): boolean => {
+    const allowed = this.#context.options.allowedOrigins;
+    return allowed === '*' || allowed.has(origin);
+  };
 
   /**
    * Whether a request to `url` gets this keeper's token: only the protocol's own origin does. For
@@ -262,11 +278,34 @@ export class TokenKeeper<Credentials = unknown> {
     this.#checkOpen(key);
     const context = this.#context;
     const checked = this.protocol.checkCredentials(credentials);
+    context.vault?.check(checked);
+    // Logins of one key with the same credentials share one upstream login: a hundred clicks
+    // make one upstream session, not ninety-nine orphans.
+    const fingerprint = createHash('sha256')
+      .update(`${options.service === true}:${JSON.stringify(checked)}`)
+      .digest('base64url');
+    const slot = context.slots.get(key, context.now());
+    let running = slot.login;
+    if (running?.fingerprint !== fingerprint) {
+      const promise = this.#logIn(key, checked, options.service === true);
+      running = { fingerprint, promise };
+      slot.login = running;
+      const settled = () => {
+        if (slot.login?.promise === promise) slot.login = undefined;
+      };
+      promise.then(settled, settled);
+    }
+    return this.#stateOf(await untilAborted(running.promise, options.signal));
+  }
+
+  async #logIn(key: string, checked: Credentials, service: boolean): Promise<SessionRecord> {
+    const context = this.#context;
     const started = context.now();
     const startedAt = context.logoutSequence;
     let tokens: TokenSet;
     try {
-      tokens = context.accept(await this.protocol.login(checked, context.client(options.signal)), 'login');
+      // Shared by every caller: bounded by timeoutMs, not by one caller's signal.
+      tokens = context.accept(await this.protocol.login(checked, context.client()), 'login');
     } catch (error) {
       throw context.failed(key, 'login', error);
     }
@@ -275,7 +314,7 @@ export class TokenKeeper<Credentials = unknown> {
       this.protocol.logout(tokens, context.client()).catch(ignore);
       throw context.closed ? stateError('KEEPER_CLOSED') : stateError('NOT_LOGGED_IN');
     }
-    const record: SessionRecord = { tokens, version: 1, loginId: randomBytes(9).toString('base64url'), service: options.service === true };
+    const record: SessionRecord = { tokens, version: 1, loginId: randomBytes(9).toString('base64url'), service };
     await context.write(key, record, null);
     context.vault?.put(key, checked);
     Object.assign(slot, {
@@ -289,7 +328,7 @@ export class TokenKeeper<Credentials = unknown> {
     slot.rejectionRenewedVersion = 0;
     this.#keepAlive.plan(key, record);
     context.emit('login', { key, protocol: this.protocol.name, durationMs: context.now() - started, reason: 'login' });
-    return this.#stateOf(record);
+    return record;
   }
 
   /**
@@ -396,6 +435,13 @@ function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw new TypeError(`TokenKeeper: the session key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
   }
+}
+
+function originRefused(origin: string): AuthError {
+  return new AuthError(
+    'ORIGIN_NOT_ALLOWED',
+    `session.fetch does not send requests to ${origin}: not the upstream's origin, and not in allowedOrigins`,
+  );
 }
 
 function storeFailed(error: unknown): AuthError {

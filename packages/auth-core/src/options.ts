@@ -36,6 +36,19 @@ export interface TokenKeeperOptions<Credentials> {
    * permission. Default 10 s.
    */
   rejectionBackoffMs?: number;
+  /**
+   * Other origins `session.fetch` may send requests to (never with the token), e.g.
+   * `['https://cdn.example.com']`; `['*']` allows any. Requests and redirects to any other origin
+   * are refused with `ORIGIN_NOT_ALLOWED` before anything is sent, so
+   * `req.upstream.fetch(req.query.path)` cannot be made to reach `//169.254.169.254/…`.
+   * Default: none, only the upstream's own origin.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * Bound on each `session.fetch` try until the upstream's answer headers arrive, combined with
+   * the caller's own signal; past it the call rejects with `TIMEOUT`. Default 30 s.
+   */
+  requestTimeoutMs?: number;
   /** Timeout of each upstream login/refresh/logout call. Default 10 s. */
   timeoutMs?: number;
   /** Timeout of one whole renewal (lock wait, refresh, re-login) shared by its waiters. Default 30 s. */
@@ -69,6 +82,11 @@ export interface TokenKeeperOptions<Credentials> {
    * Default: none.
    */
   logger?: TokenKeeperLogger;
+  /**
+   * The secret that keys the `keyHash` in log lines (at least 32 characters). Give every instance
+   * the same one to follow a session across them. Default: a random secret per process.
+   */
+  keyHashSecret?: string;
 }
 
 /** What the `logger` option needs: pino, bunyan, winston and `console` all fit. */
@@ -91,6 +109,8 @@ export const DEFAULTS = {
   rejectionBackoffMs: 10_000,
   /** Long enough for a slow identity provider, short enough to answer a user. */
   timeoutMs: 10_000,
+  /** An API that never answers must not hold a request (and its socket) forever. */
+  requestTimeoutMs: 30_000,
   /** A lock wait, a refresh and a re-login. */
   renewalTimeoutMs: 30_000,
   /** Token answers are a few hundred bytes; anything near a megabyte is not one. */
@@ -106,13 +126,16 @@ export const DEFAULTS = {
 } as const;
 
 export type NormalizedOptions<Credentials> = Required<
-  Omit<TokenKeeperOptions<Credentials>, 'lock' | 'credentials' | 'store' | 'logger'>
+  Omit<TokenKeeperOptions<Credentials>, 'lock' | 'credentials' | 'store' | 'logger' | 'allowedOrigins' | 'keyHashSecret'>
 > & {
+  /** The origins `session.fetch` may reach besides the upstream's; `'*'` any. */
+  allowedOrigins: ReadonlySet<string> | '*';
   store: SessionStore;
   ownsStore: boolean;
   lock: Lock | undefined;
   credentials: CredentialsProvider<Credentials> | undefined;
   logger: TokenKeeperLogger | undefined;
+  keyHashSecret: string | undefined;
 };
 
 function duration(options: Record<string, unknown>, name: keyof typeof DEFAULTS, allowZero = false, allowInfinity = false): number {
@@ -154,6 +177,8 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     retryIntervalMs: duration(raw, 'retryIntervalMs', true),
     rejectionBackoffMs: duration(raw, 'rejectionBackoffMs', true),
     timeoutMs: duration(raw, 'timeoutMs'),
+    requestTimeoutMs: duration(raw, 'requestTimeoutMs'),
+    allowedOrigins: checkOrigins(options.allowedOrigins),
     renewalTimeoutMs: duration(raw, 'renewalTimeoutMs'),
     maxBodyBytes: duration(raw, 'maxBodyBytes'),
     keepAlive: options.keepAlive ?? DEFAULTS.keepAlive,
@@ -165,7 +190,30 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     fetch: fetchImpl,
     clock,
     logger: checkLogger(options.logger),
+    keyHashSecret: checkSecret(options.keyHashSecret),
   };
+}
+
+function checkOrigins(origins: readonly string[] | undefined): ReadonlySet<string> | '*' {
+  if (origins === undefined) return new Set();
+  if (!Array.isArray(origins)) throw new TypeError('TokenKeeper: allowedOrigins must be an array of origins');
+  if (origins.includes('*')) return '*';
+  return new Set(
+    origins.map((origin) => {
+      const url = URL.canParse(origin) ? new URL(origin) : undefined;
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin.replace(/\/$/, '')) {
+        throw new TypeError(`TokenKeeper: allowedOrigins must hold http(s) origins like 'https://cdn.example.com', got ${String(origin)}`);
+      }
+      return url.origin;
+    }),
+  );
+}
+
+function checkSecret(secret: string | undefined): string | undefined {
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length < 32)) {
+    throw new TypeError('TokenKeeper: keyHashSecret must be a string of at least 32 characters');
+  }
+  return secret;
 }
 
 function checkLogger(logger: TokenKeeperLogger | undefined): TokenKeeperLogger | undefined {

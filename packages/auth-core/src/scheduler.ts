@@ -38,7 +38,19 @@ export class KeepAliveScheduler {
     if (this.#closed) return;
     this.#dueAt.set(key, dueAt);
     this.#push({ key, dueAt });
+    // Replans and cancellations leave stale entries; past twice the live plans, start afresh.
+    if (this.#heap.length > 2 * this.#dueAt.size + 64) this.#compact();
     this.#arm();
+  }
+
+  /** Heap entries, stale ones included (bounded at about twice {@link size}). */
+  get heapLength(): number {
+    return this.#heap.length;
+  }
+
+  #compact(): void {
+    this.#heap.length = 0;
+    for (const [key, dueAt] of this.#dueAt) this.#push({ key, dueAt });
   }
 
   cancel(key: string): void {

@@ -14,6 +14,8 @@ export interface KeySlot {
   /** When a rejection last renewed this session, and the version it renewed; `-Infinity` and 0 when none did. */
   rejectionRenewedAt: number;
   rejectionRenewedVersion: number;
+  /** Single flight for logins: the one login with these credentials running for this key. */
+  login: { fingerprint: string; promise: Promise<SessionRecord> } | undefined;
   /** Single flight: the one renewal of this key running in this process. */
   renewal: Promise<SessionRecord> | undefined;
   /** The logout sequence number of this key's latest logout; logins and renewals that began before it lost. */
@@ -61,6 +63,7 @@ export class KeySlots {
       rejectionRenewedAt: Number.NEGATIVE_INFINITY,
       rejectionRenewedVersion: 0,
       renewal: undefined,
+      login: undefined,
       loggedOutAt: 0,
       loggingOut: 0,
       ended: undefined,

@@ -1,5 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { AuthError } from './errors.js';
+
+/** No login's credentials take more; the cap bounds what `rememberCredentials` can hold. */
+const MAX_SEALED_BYTES = 8 * 1024;
 
 interface Sealed {
   iv: Buffer;
@@ -19,11 +23,21 @@ export class CredentialVault<Credentials> {
     this.#sealed = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlAutopurge: false });
   }
 
+  /** Refuses credentials too large to keep, before any I/O: 500 logins × 100 kB must not cost 49 MiB. */
+  check(credentials: Credentials): string {
+    const plain = JSON.stringify(credentials) ?? '';
+    if (Buffer.byteLength(plain, 'utf8') > MAX_SEALED_BYTES) {
+      throw new AuthError('INVALID_CREDENTIALS', `credentials are too large to remember (over ${MAX_SEALED_BYTES} bytes)`);
+    }
+    return plain;
+  }
+
   put(sessionKey: string, credentials: Credentials): void {
+    const plain = this.check(credentials);
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(Buffer.from(sessionKey, 'utf8'));
-    const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
+    const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     this.#sealed.set(sessionKey, { iv, tag: cipher.getAuthTag(), data });
   }
 

@@ -7,35 +7,90 @@ const teletracker = protocolCase('refreshToken');
 const ada = teletracker.credentials('ada');
 
 describe('where tokens go', () => {
-  it('sends no token to another origin', async () => {
+  it('refuses a request for another origin by default, sending nothing (a request forgery through req.upstream.fetch(req.query.path))', async () => {
     const { keeper } = await setup('refreshToken');
     const elsewhere = await startRecordingServer();
     try {
       const session = keeper.session('ada');
       await session.login(ada);
-      const response = await session.fetch(`${elsewhere.url}/collect`);
-      expect(response.status).toBe(200);
-      expect(elsewhere.requests).toHaveLength(1);
-      expect(elsewhere.requests[0]!.authorization).toBeUndefined();
+      const host = new URL(elsewhere.url).host;
+      for (const input of [`${elsewhere.url}/latest/meta-data`, `//${host}/latest/meta-data`, `\\\\${host}\\latest`]) {
+        const error = await rejection(() => session.fetch(input));
+        expect(error).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED', status: 400 });
+        expect(error.message).toBe(
+          `session.fetch does not send requests to ${elsewhere.url}: not the upstream's origin, and not in allowedOrigins`,
+        );
+      }
+      expect(elsewhere.requests).toEqual([]);
     } finally {
       await elsewhere.close();
     }
   });
 
-  it('drops the token when the upstream redirects to another origin, and keeps it on a same-origin redirect', async () => {
-    const { keeper, upstream } = await setup('refreshToken');
+  it('sends requests to an allowed origin, without the token', async () => {
     const elsewhere = await startRecordingServer();
+    const { keeper } = await setup('refreshToken', { allowedOrigins: [elsewhere.url] });
     try {
       const session = keeper.session('ada');
       await session.login(ada);
-      const away = await session.fetch(`/redirect?to=${encodeURIComponent(`${elsewhere.url}/landing`)}`);
-      expect(away.status).toBe(200);
+      expect((await session.fetch(`${elsewhere.url}/collect`)).status).toBe(200);
+      expect(elsewhere.requests.map((request) => request.authorization)).toEqual([undefined]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('hands back a redirect to an origin nobody allowed, follows an allowed one without the token, and keeps the token on a same-origin redirect', async () => {
+    const elsewhere = await startRecordingServer();
+    const { keeper, upstream } = await setup('refreshToken', {}, {});
+    const allowing = new TokenKeeper({ protocol: keeper.protocol, allowedOrigins: [elsewhere.url], keepAlive: false });
+    try {
+      const away = `/redirect?to=${encodeURIComponent(`${elsewhere.url}/landing`)}`;
+      const session = keeper.session('ada');
+      await session.login(ada);
+      const refused = await session.fetch(away);
+      expect(refused.status).toBe(302);
+      expect(elsewhere.requests).toEqual([]);
+      await allowing.session('ada').login(ada);
+      expect((await allowing.session('ada').fetch(away)).status).toBe(200);
       expect(elsewhere.requests.map((request) => request.authorization)).toEqual([undefined]);
       const home = await session.fetch(`/redirect?to=${encodeURIComponent(`${upstream.url}/whoami`)}`);
       expect(await home.json()).toEqual({ userId: 1 });
     } finally {
+      await allowing.close();
       await elsewhere.close();
     }
+  });
+
+  it('never authorizes a hop after the redirect chain left the origin, even one back on it (upstream 302 → CDN 307 → upstream)', async () => {
+    const cdn = await startRecordingServer();
+    const { keeper, upstream } = await setup('refreshToken', { allowedOrigins: [cdn.url] });
+    try {
+      const session = keeper.session('ada');
+      await session.login(ada);
+      const back = `${upstream.url}/whoami?via=cdn`;
+      const response = await session.fetch(`/redirect?to=${encodeURIComponent(`${cdn.url}/hop?bounce=${encodeURIComponent(back)}`)}`);
+      await response.body?.cancel();
+      const reentries = upstream.requests.filter((request) => request.path === '/whoami?via=cdn');
+      expect(reentries.length).toBeGreaterThan(0);
+      for (const request of reentries) expect(request.authorization).toBeUndefined();
+      expect(cdn.requests.every((request) => request.authorization === undefined)).toBe(true);
+    } finally {
+      await cdn.close();
+    }
+  });
+
+  it('bounds a call to an API that never answers with requestTimeoutMs (TIMEOUT), instead of hanging forever', async () => {
+    const { keeper, upstream } = await setup('refreshToken', { requestTimeoutMs: 200 });
+    const session = keeper.session('ada');
+    await session.login(ada);
+    upstream.faults.next('api', 'hang');
+    expect(await rejection(() => session.fetch(teletracker.resource))).toMatchObject({
+      code: 'TIMEOUT',
+      status: 504,
+      message: 'upstream request took longer than 200 ms',
+    });
+    expect((await session.fetch(teletracker.resource)).status).toBe(200);
   });
 
   it('resolves relative URLs against the protocol’s base URL', async () => {

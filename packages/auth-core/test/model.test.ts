@@ -184,6 +184,7 @@ async function runSteps(steps: Step[], withCredentials: boolean): Promise<void> 
     timeoutMs: TIMEOUT_MS,
     renewalTimeoutMs: 4 * TIMEOUT_MS,
     retryIntervalMs: 0,
+    allowedOrigins: [foreign.url], // so that foreign requests go out, and are checked for tokens
     ...(withCredentials && { credentials: () => ADA }),
   });
   const session = keeper.session('ada');

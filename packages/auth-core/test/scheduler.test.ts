@@ -106,3 +106,17 @@ describe('KeepAliveScheduler', () => {
     expect(ran).toEqual([]);
   });
 });
+
+describe('stale heap entries', () => {
+  it('compacts replanned and cancelled entries: 100,000 plans replanned and cancelled leave a heap about twice the live plans', () => {
+    const clock = manualClock();
+    const scheduler = new KeepAliveScheduler({ clock, concurrency: 8, run: async () => {} });
+    for (let key = 0; key < 100_000; key++) scheduler.schedule(`k${key}`, clock.now() + 60_000 + key);
+    for (let key = 0; key < 100_000; key++) scheduler.schedule(`k${key}`, clock.now() + 120_000 + key); // replanned
+    for (let key = 1_000; key < 100_000; key++) scheduler.cancel(`k${key}`);
+    scheduler.schedule('one-more', clock.now() + 1);
+    expect(scheduler.size).toBe(1_001);
+    expect(scheduler.heapLength).toBeLessThanOrEqual(2 * 1_001 + 64);
+    scheduler.close();
+  });
+});
