@@ -97,7 +97,8 @@ export async function benchInstances(): Promise<void> {
   const groups: Child<number>[][] = [];
   const start = async (lock: boolean) => {
     const prefix = `bench-${randomBytes(4).toString('hex')}`;
-    const config = JSON.stringify({ redisUrl: redis.url, upstreamUrl: upstream.url, prefix, lock });
+    const encryptionKey = randomBytes(32).toString('base64');
+    const config = JSON.stringify({ redisUrl: redis.url, upstreamUrl: upstream.url, prefix, encryptionKey, lock });
     const group = await Promise.all(Array.from({ length: INSTANCES }, () => startChild<number>('instance-host', [config])));
     groups.push(group);
     return group;

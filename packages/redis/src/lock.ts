@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { AuthError, type Lock } from '@tokenkeeper/auth-core';
+import { type EncryptionKey, randomKeyBytes } from './codec.js';
 import { REDIS_DEFAULTS, type RedisClient, RedisConnection, type RedisConnectionOptions, script } from './connection.js';
-import { lockRedisKey } from './keys.js';
+import { KeyNames } from './keys.js';
+import { type RedisStore, sharedConnectionOf } from './store.js';
 
 export interface RedisLockOptions extends RedisConnectionOptions {
+  /**
+   * The store whose sessions this lock guards: the lock then uses its connection, prefix and key
+   * names, so a session's lock sits next to its data (one Cluster slot) and is named by the same
+   * HMAC. The way to build a lock; give no connection options with it.
+   */
+  store?: RedisStore;
+  /**
+   * Without `store`: the store's `keyNameSecret` (or its first `encryptionKey`), so that lock
+   * keys are named like the store's. Default: none, and lock names are an unkeyed hash of the
+   * session key.
+   */
+  keyNameSecret?: EncryptionKey;
   /**
    * First pause between attempts while another instance holds the lock; each pause doubles (with
    * jitter) up to `maxRetryDelayMs`. Default 10 ms: a refresh usually takes tens of milliseconds.
@@ -26,21 +40,41 @@ return 0
  * is what keeps a slower writer from overwriting a newer token set.
  *
  * @example
- * const lock = new RedisLock({ client: store.client });
+ * const lock = new RedisLock({ store });
  * const keeper = new TokenKeeper({ protocol, store, lock });
  */
 export class RedisLock implements Lock {
   readonly #connection: RedisConnection;
+  readonly #names: KeyNames;
+  /** Whether `close()` closes the connection: not a store's, nor a client passed in. */
+  readonly #owned: boolean;
   readonly #retryDelayMs: number;
   readonly #maxRetryDelayMs: number;
 
   constructor(options: RedisLockOptions = {}) {
-    this.#retryDelayMs = positive('retryDelayMs', options?.retryDelayMs ?? REDIS_DEFAULTS.retryDelayMs);
+    if (typeof options !== 'object' || options === null) throw new TypeError('RedisLock: options must be an object');
+    this.#retryDelayMs = positive('retryDelayMs', options.retryDelayMs ?? REDIS_DEFAULTS.retryDelayMs);
     this.#maxRetryDelayMs = Math.max(
       this.#retryDelayMs,
-      positive('maxRetryDelayMs', options?.maxRetryDelayMs ?? REDIS_DEFAULTS.maxRetryDelayMs),
+      positive('maxRetryDelayMs', options.maxRetryDelayMs ?? REDIS_DEFAULTS.maxRetryDelayMs),
     );
-    this.#connection = new RedisConnection('RedisLock', options);
+    const { store, keyNameSecret, ...connectionOptions } = options;
+    if (store !== undefined) {
+      const fromStore = sharedConnectionOf(store);
+      if (!fromStore) throw new TypeError('RedisLock: store must be a RedisStore');
+      const extra = (['client', 'url', 'redis', 'prefix', 'commandTimeoutMs', 'keyNameSecret'] as const).filter(
+        (name) => options[name] !== undefined,
+      );
+      if (extra.length > 0) throw new TypeError(`RedisLock: give store, or ${extra.join('/')}, not both`);
+      this.#connection = fromStore.connection;
+      this.#names = fromStore.names;
+      this.#owned = false;
+    } else {
+      const secret = keyNameSecret === undefined ? undefined : randomKeyBytes('RedisLock: keyNameSecret', keyNameSecret);
+      this.#connection = new RedisConnection('RedisLock', connectionOptions);
+      this.#names = new KeyNames(this.#connection.prefix, secret);
+      this.#owned = true;
+    }
   }
 
   /** The ioredis client in use. */
@@ -48,9 +82,9 @@ export class RedisLock implements Lock {
     return this.#connection.client;
   }
 
-  /** The Redis key of a session's lock, e.g. `tk:{user-42}:lock`. */
+  /** The Redis key of a session's lock: `tk:{<HMAC of the session key>}:lock`. */
   keyOf(sessionKey: string): string {
-    return lockRedisKey(this.#connection.prefix, sessionKey);
+    return this.#names.lock(sessionKey);
   }
 
   async acquire(key: string, options: { ttlMs: number; waitMs: number; signal?: AbortSignal }): Promise<() => Promise<void>> {
@@ -72,9 +106,9 @@ export class RedisLock implements Lock {
     }
   }
 
-  /** Closes the connection if the lock created it (from `url`/`redis`); a `client` passed in stays open. */
-  close(): Promise<void> {
-    return this.#connection.close();
+  /** Closes the connection if the lock created it (from `url`/`redis`); a `client` or `store` passed in stays open. */
+  async close(): Promise<void> {
+    if (this.#owned) await this.#connection.close();
   }
 
   /** One `SET NX PX` attempt. An abort stops the wait at once; a lock taken after it is given back. */

@@ -1,15 +1,43 @@
 import { AuthError, type RecordVersion, type SessionRecord, type SessionStore } from '@tokenkeeper/auth-core';
-import { type EncryptionKey, SessionCodec } from './codec.js';
+import { type EncryptionKey, randomKeyBytes, SessionCodec } from './codec.js';
 import { handled, type RedisClient, RedisConnection, type RedisConnectionOptions, script } from './connection.js';
-import { sessionRedisKey } from './keys.js';
+import { KeyNames } from './keys.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
-   * Seal token sets with AES-256-GCM: a 32-byte key (Uint8Array, 64 hex digits or base64), or a
-   * list of them to rotate keys: the first seals every write, all of them open reads. Default:
-   * none, and token sets are stored as plain JSON (protect Redis accordingly).
+   * Seals token sets with AES-256-GCM. 32 random bytes (a Uint8Array, 64 hex digits or base64;
+   * make one with `openssl rand -base64 32` or `crypto.randomBytes(32)`), or a list of them to
+   * rotate keys: the first seals every write, all of them open reads. A passphrase is refused.
+   * Required unless `allowPlaintext: true`.
    */
   encryptionKey?: EncryptionKey | readonly EncryptionKey[];
+  /**
+   * Stores token sets as plain JSON, readable by anyone who can read Redis (or its backups).
+   * Default `false`: without an `encryptionKey` the constructor throws, so plain text is never
+   * chosen by forgetting an option.
+   */
+  allowPlaintext?: boolean;
+  /**
+   * 32 random bytes that name the Redis keys: a session lives under an HMAC of its session key,
+   * so user ids and emails never appear in Redis. Default: the first `encryptionKey` (a key of
+   * its own is derived from it). Set it before rotating encryption keys (to the key in use until
+   * then), and never change it afterwards: other names mean other keys, and sessions are lost.
+   * Without it and without `encryptionKey`, names are an unkeyed hash.
+   */
+  keyNameSecret?: EncryptionKey;
+}
+
+/** What a `RedisLock` built from a store shares with it. */
+export interface SharedConnection {
+  connection: RedisConnection;
+  names: KeyNames;
+}
+
+const shared = new WeakMap<RedisStore, SharedConnection>();
+
+/** The connection and key names of a store, for `new RedisLock({ store })`. */
+export function sharedConnectionOf(store: unknown): SharedConnection | undefined {
+  return shared.get(store as RedisStore);
 }
 
 // A session is one hash: `loginId` and `version` in plain text for the compare-and-set, `data`
@@ -39,8 +67,9 @@ return 0
  * by `commandTimeoutMs` and fails with `AuthError('STORE_UNAVAILABLE')`.
  *
  * @example
+ * // TOKEN_KEY: `openssl rand -base64 32`
  * const store = new RedisStore({ url: process.env.REDIS_URL, encryptionKey: process.env.TOKEN_KEY });
- * const keeper = new TokenKeeper({ protocol, store, lock: new RedisLock({ client: store.client }) });
+ * const keeper = new TokenKeeper({ protocol, store, lock: new RedisLock({ store }) });
  * // on shutdown
  * await keeper.close();
  * await store.close();
@@ -48,10 +77,24 @@ return 0
 export class RedisStore implements SessionStore {
   readonly #connection: RedisConnection;
   readonly #codec: SessionCodec;
+  readonly #names: KeyNames;
 
-  constructor(options: RedisStoreOptions = {}) {
-    this.#codec = new SessionCodec(options?.encryptionKey);
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options must be an object');
+    const { encryptionKey, allowPlaintext = false, keyNameSecret } = options;
+    if (typeof allowPlaintext !== 'boolean') throw new TypeError('RedisStore: allowPlaintext must be a boolean');
+    if (encryptionKey === undefined && !allowPlaintext) {
+      throw new TypeError(
+        'RedisStore: encryptionKey is required (32 random bytes: `openssl rand -base64 32`); to store tokens unencrypted, pass allowPlaintext: true',
+      );
+    }
+    if (encryptionKey !== undefined && allowPlaintext)
+      throw new TypeError('RedisStore: give encryptionKey or allowPlaintext: true, not both');
+    this.#codec = new SessionCodec(encryptionKey);
+    const nameSecret = keyNameSecret === undefined ? this.#codec.writeKey : randomKeyBytes('RedisStore: keyNameSecret', keyNameSecret);
     this.#connection = new RedisConnection('RedisStore', options);
+    this.#names = new KeyNames(this.#connection.prefix, nameSecret);
+    shared.set(this, { connection: this.#connection, names: this.#names });
   }
 
   /** The ioredis client in use: pass it to `RedisLock` to share one connection. */
@@ -59,9 +102,9 @@ export class RedisStore implements SessionStore {
     return this.#connection.client;
   }
 
-  /** The Redis key a session lives under, e.g. `tk:{user-42}:session`. */
+  /** The Redis key a session lives under: `tk:{<HMAC of the session key>}:session`. */
   keyOf(sessionKey: string): string {
-    return sessionRedisKey(this.#connection.prefix, sessionKey);
+    return this.#names.session(sessionKey);
   }
 
   get(key: string): Promise<SessionRecord | undefined> {

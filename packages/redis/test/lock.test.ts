@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RedisLock, type RedisLockOptions } from '../src/index.js';
+import { RedisLock, type RedisLockOptions, RedisStore } from '../src/index.js';
 import { onCleanup, rawRedis, rejection, sharedRedisUrl, uniquePrefix } from './helpers.js';
 
 let url: string;
@@ -94,18 +95,20 @@ describe('RedisLock', () => {
     expect(await rawRedis(url).exists(lock.keyOf('user-1'))).toBe(0);
   });
 
-  it('holds the lock under tk:{key}:lock with a random owner and the TTL asked for', async () => {
+  it('holds the lock under tk:{hash}:lock with a random owner and the TTL asked for', async () => {
     const prefix = uniquePrefix();
     const lock = lockOf(prefix);
     const raw = rawRedis(url);
     const release = await lock.acquire('user-1', { ttlMs: 30_000, waitMs: 0 });
-    const firstOwner = await raw.get(`${prefix}:{user-1}:lock`);
-    const ttl = await raw.pttl(`${prefix}:{user-1}:lock`);
+    expect(await raw.keys(`${prefix}:*`)).toEqual([lock.keyOf('user-1')]);
+    expect(lock.keyOf('user-1')).toMatch(new RegExp(`^${prefix}:\\{[\\w-]{22}\\}:lock$`));
+    const firstOwner = await raw.get(lock.keyOf('user-1'));
+    const ttl = await raw.pttl(lock.keyOf('user-1'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(30_000);
     await release();
     await lock.acquire('user-1', { ttlMs: 30_000, waitMs: 0 });
-    const secondOwner = await raw.get(`${prefix}:{user-1}:lock`);
+    const secondOwner = await raw.get(lock.keyOf('user-1'));
     expect(firstOwner).toMatch(/^[\w-]{20,}$/);
     expect(secondOwner).not.toBe(firstOwner);
   });
@@ -117,6 +120,16 @@ describe('RedisLock', () => {
       code: 'STORE_UNAVAILABLE',
       status: 503,
     });
+  });
+
+  it('shares the connection and key names of the store it is built from, and refuses connection options with it', () => {
+    const store = new RedisStore({ url, encryptionKey: randomBytes(32), redis: { lazyConnect: true } });
+    onCleanup(() => store.close());
+    const lock = new RedisLock({ store });
+    expect(lock.client).toBe(store.client);
+    expect(() => new RedisLock({ store, url })).toThrow('RedisLock: give store, or url, not both');
+    expect(() => new RedisLock({ store, prefix: 'other' })).toThrow('RedisLock: give store, or prefix, not both');
+    expect(() => new RedisLock({ store: {} as RedisStore })).toThrow('RedisLock: store must be a RedisStore');
   });
 
   it('rejects invalid retry delays, naming the option', () => {

@@ -22,12 +22,19 @@ async function upstreamWith(options: Partial<FakeUpstreamOptions> = {}): Promise
 }
 
 function configFor(upstream: FakeUpstream, extra: Partial<WorkerConfig> = {}): WorkerConfig {
-  return { redisUrl, upstreamUrl: upstream.url, prefix: uniquePrefix(), resource: RESOURCE, ...extra };
+  return {
+    redisUrl,
+    upstreamUrl: upstream.url,
+    prefix: uniquePrefix(),
+    resource: RESOURCE,
+    encryptionKey: randomBytes(32).toString('base64'),
+    ...extra,
+  };
 }
 
 /** Rewrites the stored session as if its access token had expired a minute ago. */
 async function expireStoredSession(config: WorkerConfig, key: string): Promise<void> {
-  const store = new RedisStore({ url: redisUrl, prefix: config.prefix });
+  const store = new RedisStore({ url: redisUrl, prefix: config.prefix, encryptionKey: config.encryptionKey });
   onCleanup(() => store.close());
   const record = (await store.get(key))!;
   const now = Date.now();
@@ -83,7 +90,7 @@ describe('four app instances on one Redis', () => {
 
   it('keep every session through an instance restart: a new process reads them from Redis', async () => {
     const upstream = await upstreamWith();
-    const config = configFor(upstream, { encryptionKey: randomBytes(32).toString('base64'), keeper: { keepAlive: false } });
+    const config = configFor(upstream, { keeper: { keepAlive: false } });
     const before = await startWorker(config);
     await before.call('login', { key: 'user-1', credentials: ADA });
     await before.call('login', { key: 'user-2', credentials: GRACE });

@@ -12,8 +12,12 @@ beforeAll(async () => {
   url = await sharedRedisUrl();
 });
 
-function store(options: RedisStoreOptions = {}): RedisStore {
-  const created = new RedisStore({ url, prefix: uniquePrefix(), ...options });
+/** The key of every store in this file that is given neither a key nor `allowPlaintext`. */
+const KEY = randomBytes(32);
+
+function store(options: Partial<RedisStoreOptions> = {}): RedisStore {
+  const keyOptions = options.encryptionKey === undefined && !options.allowPlaintext ? { encryptionKey: KEY } : {};
+  const created = new RedisStore({ url, prefix: uniquePrefix(), ...keyOptions, ...options });
   onCleanup(() => created.close());
   return created;
 }
@@ -131,13 +135,13 @@ describe('RedisStore', () => {
   });
 
   it('keeps a session and its lock under one hash tag, so Redis Cluster puts them in one slot', () => {
-    const prefix = uniquePrefix();
-    const sessions = store({ prefix });
-    const lock = new RedisLock({ client: sessions.client, prefix });
-    expect(sessions.keyOf('user-42')).toBe(`${prefix}:{user-42}:session`);
-    expect(lock.keyOf('user-42')).toBe(`${prefix}:{user-42}:lock`);
-    expect(hashTag(sessions.keyOf('a}b{c'))).toBe(hashTag(lock.keyOf('a}b{c')));
-    expect(hashTag(sessions.keyOf('a}b{c'))).toBe('a%7Db%7Bc');
+    const sessions = store();
+    const lock = new RedisLock({ store: sessions });
+    for (const key of ['user-42', 'a}b{c', 'ada@example.test']) {
+      expect(hashTag(sessions.keyOf(key))).toBe(hashTag(lock.keyOf(key)));
+      expect(hashTag(sessions.keyOf(key))).toMatch(/^[\w-]{22}$/);
+    }
+    expect(hashTag(sessions.keyOf('user-1'))).not.toBe(hashTag(sessions.keyOf('user-2')));
   });
 
   it('keeps session keys with braces or percent signs apart', async () => {
@@ -157,6 +161,24 @@ describe('RedisStore', () => {
     const renewed = record({ version: 2 });
     expect(await sessions.set('user-1', renewed, { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(true);
     expect(await sessions.get('user-1')).toEqual(renewed);
+  });
+
+  it('keeps user ids and emails out of Redis key names, for the session and its lock', async () => {
+    const prefix = uniquePrefix();
+    const sessions = store({ prefix });
+    const lock = new RedisLock({ store: sessions });
+    await sessions.set('ada@example.test', record(), null, HOUR_MS);
+    await lock.acquire('ada@example.test', { ttlMs: 10_000, waitMs: 0 });
+    const keys = await rawRedis(url).keys(`${prefix}:*`);
+    expect(keys.sort()).toEqual([lock.keyOf('ada@example.test'), sessions.keyOf('ada@example.test')].sort());
+    expect(keys.join(' ')).not.toMatch(/ada|example/);
+  });
+
+  it('names keys by a keyed HMAC: another secret gives other names', () => {
+    const prefix = uniquePrefix();
+    const names = (secret: Buffer) => store({ prefix, encryptionKey: secret }).keyOf('ada@example.test');
+    expect(names(KEY)).toBe(names(KEY));
+    expect(names(KEY)).not.toBe(names(randomBytes(32)));
   });
 
   it('stores the login id and version in plain text next to the token set', async () => {
@@ -188,9 +210,10 @@ describe('RedisStore with an encryptionKey', () => {
 
   it('reads sessions sealed with an older key and seals new writes with the first key', async () => {
     const prefix = uniquePrefix();
+    // Key names stay put through the rotation: keyNameSecret pinned to the key in use before.
     const before = store({ prefix, encryptionKey: oldKey });
-    const rotating = store({ prefix, encryptionKey: [newKey, oldKey] });
-    const after = store({ prefix, encryptionKey: newKey });
+    const rotating = store({ prefix, encryptionKey: [newKey, oldKey], keyNameSecret: oldKey });
+    const after = store({ prefix, encryptionKey: newKey, keyNameSecret: oldKey });
     const written = record();
     await before.set('user-1', written, null, HOUR_MS);
     expect(await rotating.get('user-1')).toEqual(written);
@@ -203,7 +226,7 @@ describe('RedisStore with an encryptionKey', () => {
     const prefix = uniquePrefix();
     const written = record();
     await store({ prefix, encryptionKey: newKey }).set('user-1', written, null, HOUR_MS);
-    const error = await rejection(() => store({ prefix, encryptionKey: oldKey }).get('user-1'));
+    const error = await rejection(() => store({ prefix, encryptionKey: oldKey, keyNameSecret: newKey }).get('user-1'));
     expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
     expect(JSON.stringify(error.toJSON?.())).not.toContain(written.tokens.accessToken);
   });
@@ -219,7 +242,7 @@ describe('RedisStore with an encryptionKey', () => {
 
   it('refuses a plain-text session when it has an encryptionKey', async () => {
     const prefix = uniquePrefix();
-    await store({ prefix }).set('user-1', record(), null, HOUR_MS);
+    await store({ prefix, allowPlaintext: true, keyNameSecret: newKey }).set('user-1', record(), null, HOUR_MS);
     expect(await rejection(() => store({ prefix, encryptionKey: newKey }).get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
 
@@ -234,6 +257,77 @@ describe('RedisStore with an encryptionKey', () => {
   it('rejects an encryptionKey that is not 32 bytes, naming the option', () => {
     expect(() => new RedisStore({ url, encryptionKey: randomBytes(16), redis: { lazyConnect: true } })).toThrow(/encryptionKey/);
     expect(() => new RedisStore({ url, encryptionKey: [newKey, 'short'], redis: { lazyConnect: true } })).toThrow(/encryptionKey\[1\]/);
+  });
+});
+
+describe('RedisStore without an encryptionKey', () => {
+  it('refuses to be built, instead of silently writing tokens in plain text', () => {
+    const attempt = () => new RedisStore({ url, redis: { lazyConnect: true } });
+    expect(attempt).toThrow(TypeError);
+    expect(attempt).toThrow(
+      'RedisStore: encryptionKey is required (32 random bytes: `openssl rand -base64 32`); to store tokens unencrypted, pass allowPlaintext: true',
+    );
+    // What `encryptionKey: process.env.TOKEN_KEY` gives when the variable is not set.
+    expect(() => new RedisStore({ url, encryptionKey: undefined, redis: { lazyConnect: true } })).toThrow(/encryptionKey is required/);
+  });
+
+  it('stores plain JSON only when told to with allowPlaintext: true', async () => {
+    const sessions = store({ allowPlaintext: true });
+    const written = record();
+    await sessions.set('user-1', written, null, HOUR_MS);
+    expect(await rawRedis(url).hget(sessions.keyOf('user-1'), 'data')).toContain(written.tokens.accessToken);
+    expect(await sessions.get('user-1')).toEqual(written);
+  });
+
+  it('refuses allowPlaintext together with an encryptionKey, or as anything but a boolean', () => {
+    const lazy = { url, redis: { lazyConnect: true } };
+    expect(() => new RedisStore({ ...lazy, encryptionKey: KEY, allowPlaintext: true })).toThrow(
+      'RedisStore: give encryptionKey or allowPlaintext: true, not both',
+    );
+    expect(() => new RedisStore({ ...lazy, allowPlaintext: 'yes' as unknown as boolean })).toThrow(
+      'RedisStore: allowPlaintext must be a boolean',
+    );
+  });
+});
+
+describe('RedisStore encryption keys', () => {
+  const lazy = { url, redis: { lazyConnect: true } };
+  const passphrase = 'passwordpasswordpasswordpasswordpassword123';
+
+  it('refuses a passphrase that happens to be 43 base64 characters, saying how to make a key, without echoing it', () => {
+    expect(passphrase).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    let message = '';
+    try {
+      new RedisStore({ ...lazy, encryptionKey: passphrase });
+    } catch (error) {
+      expect(error).toBeInstanceOf(TypeError);
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      'RedisStore: encryptionKey looks like a passphrase or a pattern, not 32 random bytes; make one with `openssl rand -base64 32` or crypto.randomBytes(32)',
+    );
+  });
+
+  it.each([
+    ['32 bytes of ASCII text', Buffer.from('correct horse battery staple!!!!')],
+    ['a passphrase in hex', Buffer.from('correct horse battery staple!!!!').toString('hex')],
+    ['a passphrase in base64', Buffer.from('correct horse battery staple!!!!').toString('base64')],
+    ['words in base64 characters', 'CorrectHorseBatteryStapleCorrectHorseBatt12'],
+    ['32 zero bytes', Buffer.alloc(32)],
+    ['a repeated hex pattern', 'deadbeef'.repeat(8)],
+  ])('refuses %s as an encryptionKey, naming the option', (_, key) => {
+    expect(() => new RedisStore({ ...lazy, encryptionKey: key })).toThrow(/^RedisStore: encryptionKey looks like a passphrase/);
+    expect(() => new RedisStore({ ...lazy, encryptionKey: [KEY, key] })).toThrow(/^RedisStore: encryptionKey\[1\] looks like a passphrase/);
+    expect(() => new RedisStore({ ...lazy, allowPlaintext: true, keyNameSecret: key })).toThrow(/^RedisStore: keyNameSecret looks like/);
+  });
+
+  it('accepts keys made as the docs say, in every form', () => {
+    for (let round = 0; round < 200; round++) {
+      const bytes = randomBytes(32);
+      for (const key of [bytes, bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url')]) {
+        expect(() => new RedisStore({ ...lazy, encryptionKey: key })).not.toThrow();
+      }
+    }
   });
 });
 
@@ -289,7 +383,7 @@ describe('RedisStore connections', () => {
   it('leaves a client it was given open when closed, and refuses calls afterwards', async () => {
     const client = new Redis(url);
     onCleanup(() => client.disconnect());
-    const sessions = new RedisStore({ client, prefix: uniquePrefix() });
+    const sessions = new RedisStore({ client, prefix: uniquePrefix(), encryptionKey: KEY });
     await sessions.set('user-1', record(), null, HOUR_MS);
     await sessions.close();
     expect(await client.ping()).toBe('PONG');
@@ -305,8 +399,8 @@ describe('RedisStore connections', () => {
 
   it('rejects a client given together with a url, naming the options', () => {
     const client = new Redis(url, { lazyConnect: true });
-    expect(() => new RedisStore({ client, url })).toThrow(/client, or url/);
-    expect(() => new RedisStore({ url, commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs/);
+    expect(() => new RedisStore({ client, url, encryptionKey: KEY })).toThrow(/client, or url/);
+    expect(() => new RedisStore({ url, commandTimeoutMs: 0, encryptionKey: KEY })).toThrow(/commandTimeoutMs/);
   });
 });
 

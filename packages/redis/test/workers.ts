@@ -14,7 +14,8 @@ export interface WorkerConfig {
   /** The protected resource every request fetches. */
   resource: string;
   commandTimeoutMs?: number;
-  encryptionKey?: string;
+  /** Base64 of 32 random bytes. */
+  encryptionKey: string;
   /** TokenKeeper options (JSON only). */
   keeper?: Record<string, unknown>;
 }

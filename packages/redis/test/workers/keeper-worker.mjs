@@ -8,9 +8,9 @@ const store = new RedisStore({
   url: config.redisUrl,
   prefix: config.prefix,
   commandTimeoutMs: config.commandTimeoutMs,
-  ...(config.encryptionKey && { encryptionKey: config.encryptionKey }),
+  encryptionKey: config.encryptionKey,
 });
-const lock = new RedisLock({ client: store.client, prefix: config.prefix });
+const lock = new RedisLock({ store });
 const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: config.upstreamUrl }), store, lock, ...config.keeper });
 
 const events = { refresh: 0, login: 0, expired: 0, errors: [] };
