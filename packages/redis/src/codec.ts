@@ -53,6 +53,15 @@ export class SessionCodec {
   }
 
   encode(redisKey: string, record: SessionRecord): string {
+    // JSON would write a non-finite time as null: a session stored but never readable again.
+    const { expiresAt, issuedAt, refreshExpiresAt } = record.tokens;
+    for (const [name, time] of [
+      ['expiresAt', expiresAt],
+      ['issuedAt', issuedAt],
+      ['refreshExpiresAt', refreshExpiresAt ?? 0],
+    ] as const) {
+      if (!isTime(time)) throw new TypeError(`RedisStore: tokens.${name} must be a finite number, got ${String(time)}`);
+    }
     const json = JSON.stringify({ tokens: record.tokens, service: record.service } satisfies Payload);
     const writer = this.#keys[0];
     if (!writer) return `${PLAIN}:${json}`;

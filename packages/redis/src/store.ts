@@ -25,7 +25,19 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    * Without it and without `encryptionKey`, names are an unkeyed hash.
    */
   keyNameSecret?: EncryptionKey;
+  /**
+   * The longest a session is kept: a longer TTL (a refresh token said to live for centuries) is
+   * cut to this. Default 400 days, the longest a browser keeps a cookie. A TTL that is not a
+   * finite number is refused: Redis would otherwise keep the session forever.
+   */
+  maxTtlMs?: number;
 }
+
+/** The defaults of the `RedisStore` options that are not connection options. */
+export const STORE_DEFAULTS = {
+  /** 400 days: the cap browsers put on cookie lifetimes (RFC 6265bis), far past any refresh token. */
+  maxTtlMs: 400 * 24 * 3_600_000,
+} as const;
 
 /** What a `RedisLock` built from a store shares with it. */
 export interface SharedConnection {
@@ -43,14 +55,17 @@ export function sharedConnectionOf(store: unknown): SharedConnection | undefined
 // A session is one hash: `loginId` and `version` in plain text for the compare-and-set, `data`
 // the (sealed) token set. Each script touches one key, so it runs on any Cluster node.
 
-/** ARGV: '1' to compare ('0' writes whatever is there), expected loginId, expected version, loginId, version, data, TTL ms ('0': none). */
+/**
+ * ARGV: '1' to compare ('0' writes whatever is there), expected loginId, expected version,
+ * loginId, version, data, TTL ms (always a positive integer: no session is kept forever).
+ */
 const COMPARE_AND_SET = script(`
 if ARGV[1] == '1' then
   local current = redis.call('HMGET', KEYS[1], 'loginId', 'version')
   if current[1] ~= ARGV[2] or current[2] ~= ARGV[3] then return 0 end
 end
 redis.call('HSET', KEYS[1], 'loginId', ARGV[4], 'version', ARGV[5], 'data', ARGV[6])
-if ARGV[7] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return 1
 `);
 
@@ -78,6 +93,7 @@ export class RedisStore implements SessionStore {
   readonly #connection: RedisConnection;
   readonly #codec: SessionCodec;
   readonly #names: KeyNames;
+  readonly #maxTtlMs: number;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options must be an object');
@@ -90,6 +106,11 @@ export class RedisStore implements SessionStore {
     }
     if (encryptionKey !== undefined && allowPlaintext)
       throw new TypeError('RedisStore: give encryptionKey or allowPlaintext: true, not both');
+    const maxTtlMs = options.maxTtlMs ?? STORE_DEFAULTS.maxTtlMs;
+    if (typeof maxTtlMs !== 'number' || !Number.isSafeInteger(maxTtlMs) || maxTtlMs <= 0) {
+      throw new TypeError(`RedisStore: maxTtlMs must be a positive whole number of milliseconds, got ${String(maxTtlMs)}`);
+    }
+    this.#maxTtlMs = maxTtlMs;
     this.#codec = new SessionCodec(encryptionKey);
     const nameSecret = keyNameSecret === undefined ? this.#codec.writeKey : randomKeyBytes('RedisStore: keyNameSecret', keyNameSecret);
     this.#connection = new RedisConnection('RedisStore', options);
@@ -132,11 +153,13 @@ export class RedisStore implements SessionStore {
   }
 
   async #set(key: string, record: SessionRecord, expected: RecordVersion | null, ttlMs: number): Promise<boolean> {
+    // Infinity once meant PERSIST: a session nobody could end by waiting. Refused, like NaN.
+    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs))
+      throw new TypeError(`RedisStore: ttlMs must be a finite number, got ${String(ttlMs)}`);
+    // Anything due already lives 1 ms, as in MemoryStore; anything absurdly long lives maxTtlMs.
+    const ttl = Math.min(this.#maxTtlMs, Math.max(1, Math.ceil(ttlMs)));
     const redisKey = this.keyOf(key);
     const data = this.#codec.encode(redisKey, record);
-    if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs)) throw new TypeError('RedisStore: ttlMs must be a number');
-    // '0' keeps it without expiry (an infinite TTL); anything due already lives 1 ms, as in MemoryStore.
-    const ttl = ttlMs > Number.MAX_SAFE_INTEGER ? 0 : Math.max(1, Math.ceil(ttlMs));
     const written = await this.#connection.eval(COMPARE_AND_SET, redisKey, [
       expected ? '1' : '0',
       expected?.loginId ?? '',

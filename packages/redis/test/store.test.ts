@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { SessionRecord } from '@tokenkeeper/auth-core';
 import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RedisLock, RedisStore, type RedisStoreOptions } from '../src/index.js';
+import { RedisLock, RedisStore, type RedisStoreOptions, STORE_DEFAULTS } from '../src/index.js';
 import { eventually, onCleanup, rawRedis, rejection, sharedRedisUrl, uniquePrefix } from './helpers.js';
 import { startRedisServer } from './redis-server.js';
 
@@ -125,6 +125,41 @@ describe('RedisStore', () => {
     const ttl = await rawRedis(url).pttl(sessions.keyOf('user-1'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(90_000);
+  });
+
+  it('never keeps a session forever: an infinite or NaN TTL is refused instead of becoming PERSIST', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    for (const ttlMs of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      const error = await rejection(() => sessions.set('user-1', record({ version: 2 }), { loginId: 'login-a', version: 1 }, ttlMs));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toBe(`RedisStore: ttlMs must be a finite number, got ${ttlMs}`);
+    }
+    const ttl = await rawRedis(url).pttl(sessions.keyOf('user-1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect((await sessions.get('user-1'))?.version).toBe(1);
+  });
+
+  it('refuses a token set whose expiresAt is Infinity, which it could store but never read back', async () => {
+    const sessions = store();
+    const immortal = record({ tokens: { ...record().tokens, expiresAt: Number.POSITIVE_INFINITY } });
+    const error = await rejection(() => sessions.set('user-1', immortal, null, HOUR_MS));
+    expect(error.message).toBe('RedisStore: tokens.expiresAt must be a finite number, got Infinity');
+    expect(await rawRedis(url).exists(sessions.keyOf('user-1'))).toBe(0);
+  });
+
+  it('cuts an absurdly long TTL (a refresh token said to live for centuries) to maxTtlMs', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, 1e15);
+    const ttl = await rawRedis(url).pttl(sessions.keyOf('user-1'));
+    expect(ttl).toBeGreaterThan(STORE_DEFAULTS.maxTtlMs - 60_000);
+    expect(ttl).toBeLessThanOrEqual(STORE_DEFAULTS.maxTtlMs);
+    const shortCap = store({ maxTtlMs: 60_000 });
+    await shortCap.set('user-1', record(), null, HOUR_MS);
+    expect(await rawRedis(url).pttl(shortCap.keyOf('user-1'))).toBeLessThanOrEqual(60_000);
+    expect(() => store({ maxTtlMs: Number.POSITIVE_INFINITY })).toThrow(
+      'RedisStore: maxTtlMs must be a positive whole number of milliseconds, got Infinity',
+    );
   });
 
   it('forgets a session once its TTL has passed', async () => {
