@@ -2,6 +2,7 @@ import { AuthError, type RecordVersion, type SessionRecord, type SessionStore } 
 import { type EncryptionKey, randomKeyBytes, SessionCodec } from './codec.js';
 import { handled, type RedisClient, RedisConnection, type RedisConnectionOptions, script } from './connection.js';
 import { KeyNames } from './keys.js';
+import { SeenVersions } from './seen-versions.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
@@ -31,12 +32,20 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    * finite number is refused: Redis would otherwise keep the session forever.
    */
   maxTtlMs?: number;
+  /**
+   * How many sessions this store remembers the newest version of (an LRU), to refuse an older
+   * session put back in Redis by someone who can write there (a rollback to an old token).
+   * Default 10,000 (a few hundred bytes each); 0 turns the check off.
+   */
+  maxRememberedSessions?: number;
 }
 
 /** The defaults of the `RedisStore` options that are not connection options. */
 export const STORE_DEFAULTS = {
   /** 400 days: the cap browsers put on cookie lifetimes (RFC 6265bis), far past any refresh token. */
   maxTtlMs: 400 * 24 * 3_600_000,
+  /** Enough for the sessions active on one instance at once; a forgotten one is only unchecked. */
+  maxRememberedSessions: 10_000,
 } as const;
 
 /** What a `RedisLock` built from a store shares with it. */
@@ -94,6 +103,7 @@ export class RedisStore implements SessionStore {
   readonly #codec: SessionCodec;
   readonly #names: KeyNames;
   readonly #maxTtlMs: number;
+  readonly #seen: SeenVersions;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options must be an object');
@@ -111,6 +121,11 @@ export class RedisStore implements SessionStore {
       throw new TypeError(`RedisStore: maxTtlMs must be a positive whole number of milliseconds, got ${String(maxTtlMs)}`);
     }
     this.#maxTtlMs = maxTtlMs;
+    const remembered = options.maxRememberedSessions ?? STORE_DEFAULTS.maxRememberedSessions;
+    if (typeof remembered !== 'number' || !Number.isSafeInteger(remembered) || remembered < 0) {
+      throw new TypeError(`RedisStore: maxRememberedSessions must be a whole number ≥ 0, got ${String(remembered)}`);
+    }
+    this.#seen = new SeenVersions(remembered);
     this.#codec = new SessionCodec(encryptionKey);
     const nameSecret = keyNameSecret === undefined ? this.#codec.writeKey : randomKeyBytes('RedisStore: keyNameSecret', keyNameSecret);
     this.#connection = new RedisConnection('RedisStore', options);
@@ -149,6 +164,10 @@ export class RedisStore implements SessionStore {
       throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis has missing or mistyped fields');
     }
     const { tokens, service } = this.#codec.decode(redisKey, loginId, parsedVersion, data);
+    // Checked after decoding, so only a genuine (sealed) session is remembered.
+    if (this.#seen.isRollback(key, loginId, parsedVersion)) {
+      throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis is older than one this instance has seen (rolled back)');
+    }
     return { tokens, service, loginId, version: parsedVersion };
   }
 
@@ -169,6 +188,7 @@ export class RedisStore implements SessionStore {
       data,
       String(ttl),
     ]);
+    if (written === 1) this.#seen.note(key, record.loginId, record.version);
     return written === 1;
   }
 
@@ -176,6 +196,7 @@ export class RedisStore implements SessionStore {
     const redisKey = this.keyOf(key);
     if (expected) await this.#connection.eval(DELETE_IF_LOGIN, redisKey, [expected.loginId]);
     else await this.#connection.call((client) => client.del(redisKey));
+    this.#seen.ended(key, expected?.loginId);
   }
 
   /** Closes the connection if the store created it (from `url`/`redis`); a `client` passed in stays open. */

@@ -295,6 +295,90 @@ describe('RedisStore with an encryptionKey', () => {
   });
 });
 
+describe('RedisStore against someone who can write to Redis', () => {
+  /** Saves a session's hash as it is now, to put it back later as an attacker would. */
+  async function snapshot(sessions: RedisStore, key: string): Promise<() => Promise<void>> {
+    const raw = rawRedis(url);
+    const saved = await raw.hgetall(sessions.keyOf(key));
+    return async () => {
+      await raw.hset(sessions.keyOf(key), saved);
+    };
+  }
+
+  it('refuses an older sealed (loginId, version, data) put back in Redis, instead of bringing an old token back', async () => {
+    const sessions = store();
+    const old = record();
+    await sessions.set('user-1', old, null, HOUR_MS);
+    const putBackOld = await snapshot(sessions, 'user-1');
+    const renewed = record({ version: 2 });
+    await sessions.set('user-1', renewed, { loginId: 'login-a', version: 1 }, HOUR_MS);
+    await putBackOld();
+
+    const error = await rejection(() => sessions.get('user-1'));
+    expect(error).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      status: 503,
+      message: 'a session in Redis is older than one this instance has seen (rolled back)',
+    });
+    expect(JSON.stringify(error.toJSON?.())).not.toContain(old.tokens.accessToken);
+  });
+
+  it('refuses a rollback to a version it only read, written by another instance', async () => {
+    const prefix = uniquePrefix();
+    const writer = store({ prefix });
+    const reader = store({ prefix });
+    await writer.set('user-1', record(), null, HOUR_MS);
+    const putBackOld = await snapshot(writer, 'user-1');
+    await writer.set('user-1', record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS);
+    expect((await reader.get('user-1'))?.version).toBe(2);
+    await putBackOld();
+    expect(await rejection(() => reader.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('refuses a logged-out session put back in Redis', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    const putBack = await snapshot(sessions, 'user-1');
+    await sessions.delete('user-1');
+    await putBack();
+    expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('refuses an earlier login put back over a later one', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record({ version: 4 }), null, HOUR_MS);
+    const putBackEarlier = await snapshot(sessions, 'user-1');
+    await sessions.set('user-1', record({ loginId: 'login-b' }), null, HOUR_MS);
+    await putBackEarlier();
+    expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('still reads the same version again, newer versions and new logins', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    expect((await sessions.get('user-1'))?.version).toBe(1);
+    expect((await sessions.get('user-1'))?.version).toBe(1);
+    await sessions.set('user-1', record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS);
+    expect((await sessions.get('user-1'))?.version).toBe(2);
+    await sessions.set('user-1', record({ loginId: 'login-b' }), null, HOUR_MS);
+    expect(await sessions.get('user-1')).toMatchObject({ loginId: 'login-b', version: 1 });
+  });
+
+  it('remembers at most maxRememberedSessions sessions, forgetting the least recently used', async () => {
+    const sessions = store({ maxRememberedSessions: 2 });
+    const restores: (() => Promise<void>)[] = [];
+    for (const key of ['user-1', 'user-2', 'user-3']) {
+      await sessions.set(key, record(), null, HOUR_MS);
+      restores.push(await snapshot(sessions, key));
+      await sessions.set(key, record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS);
+    }
+    for (const restore of restores) await restore();
+    expect((await sessions.get('user-1'))?.version).toBe(1); // forgotten: unchecked
+    expect(await rejection(() => sessions.get('user-3'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(() => store({ maxRememberedSessions: -1 })).toThrow('RedisStore: maxRememberedSessions must be a whole number ≥ 0, got -1');
+  });
+});
+
 describe('RedisStore without an encryptionKey', () => {
   it('refuses to be built, instead of silently writing tokens in plain text', () => {
     const attempt = () => new RedisStore({ url, redis: { lazyConnect: true } });
