@@ -35,8 +35,7 @@ export class SeenVersions {
   /** Remembers a version read or written. */
   note(key: string, loginId: string, version: number): void {
     if (this.#max === 0) return;
-    const seen = this.#entries.get(key);
-    if (!seen) return this.#remember(key, { loginId, version, retired: [] });
+    const seen = this.#entries.get(key) ?? { loginId, version, retired: [] };
     if (seen.loginId === loginId) seen.version = Math.max(seen.version, version);
     else {
       retire(seen, seen.loginId);
