@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuthError } from '@tokenkeeper/auth-core';
-import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { checkPrefix } from './keys.js';
 
 /** An ioredis client: a single `Redis` (or Sentinel) connection or a `Cluster`. */
@@ -57,6 +57,35 @@ export function createRedisClient(url?: string, options: RedisOptions & { comman
     ...redisOptions,
   };
   return url === undefined ? new Redis(bounded) : new Redis(url, bounded);
+}
+
+/**
+ * An ioredis `Cluster` bounded like {@link createRedisClient}: every command on every node
+ * times out after `commandTimeoutMs` and is never queued while the cluster is unreachable.
+ * ioredis still follows `MOVED`/`ASK` redirections and retries during a failover, so a
+ * session's keys keep working when a replica takes over; calls stay bounded by
+ * `commandTimeoutMs` (they fail with `STORE_UNAVAILABLE` if the switch takes longer).
+ *
+ * @example
+ * const redis = createRedisCluster([{ host: 'redis-0', port: 6379 }, { host: 'redis-1', port: 6379 }]);
+ * const store = new RedisStore({ client: redis, encryptionKey });
+ * const lock = new RedisLock({ store });
+ * // on shutdown, after keeper.close(): the store leaves a client it was given open
+ * await redis.quit();
+ */
+export function createRedisCluster(nodes: ClusterNode[], options: ClusterOptions & { commandTimeoutMs?: number } = {}): Cluster {
+  const { commandTimeoutMs = REDIS_DEFAULTS.commandTimeoutMs, redisOptions, ...clusterOptions } = options;
+  return new Cluster(nodes, {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, REDIS_DEFAULTS.maxReconnectDelayMs),
+    ...clusterOptions,
+    redisOptions: {
+      commandTimeout: commandTimeoutMs,
+      maxRetriesPerRequest: 0,
+      connectTimeout: Math.max(commandTimeoutMs, 1_000),
+      ...redisOptions,
+    },
+  });
 }
 
 /** One Lua script, sent once and then called by its SHA-1. */

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { SessionState } from '@tokenkeeper/auth-core';
 import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore } from '../src/index.js';
-import { onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { createRedisCluster, RedisStore } from '../src/index.js';
+import { fileCluster, onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
 import { startWorker, startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
 const ADA = { username: 'ada', password: 'ada-password-1' };
@@ -23,7 +23,7 @@ async function upstreamWith(options: Partial<FakeUpstreamOptions> = {}): Promise
 
 function configFor(upstream: FakeUpstream, extra: Partial<WorkerConfig> = {}): WorkerConfig {
   return {
-    redisUrl,
+    ...(!extra.clusterNodes && { redisUrl }),
     upstreamUrl: upstream.url,
     prefix: uniquePrefix(),
     resource: RESOURCE,
@@ -32,20 +32,35 @@ function configFor(upstream: FakeUpstream, extra: Partial<WorkerConfig> = {}): W
   };
 }
 
+/** A store in the test process on the workers' Redis (or Cluster), with their key. */
+function storeFor(config: WorkerConfig): RedisStore {
+  const connection = config.clusterNodes ? { client: createRedisCluster(config.clusterNodes) } : { url: config.redisUrl };
+  const store = new RedisStore({ ...connection, prefix: config.prefix, encryptionKey: config.encryptionKey });
+  onCleanup(async () => {
+    await store.close();
+    if (connection.client) await connection.client.quit();
+  });
+  return store;
+}
+
 /** Rewrites the stored session as if its access token had expired a minute ago. */
 async function expireStoredSession(config: WorkerConfig, key: string): Promise<void> {
-  const store = new RedisStore({ url: redisUrl, prefix: config.prefix, encryptionKey: config.encryptionKey });
-  onCleanup(() => store.close());
+  const store = storeFor(config);
   const record = (await store.get(key))!;
   const now = Date.now();
   const expired = { ...record, tokens: { ...record.tokens, issuedAt: now - 3_660_000, expiresAt: now - 60_000 } };
   expect(await store.set(key, expired, { loginId: record.loginId, version: record.version }, 3_600_000)).toBe(true);
 }
 
-describe('four app instances on one Redis', () => {
+const BACKENDS = [
+  { name: 'one Redis', connection: async () => ({ redisUrl }) },
+  { name: 'a Redis Cluster (3 masters, 3 replicas)', connection: async () => ({ clusterNodes: (await fileCluster()).nodes }) },
+];
+
+describe.each(BACKENDS)('four app instances on $name', ({ connection }) => {
   it('refresh an expired session once for 1,000 concurrent requests, and all of them succeed', async () => {
     const upstream = await upstreamWith();
-    const config = configFor(upstream, { keeper: { keepAlive: false } });
+    const config = configFor(upstream, { ...(await connection()), keeper: { keepAlive: false } });
     const workers = await startWorkers(4, config);
     await workers[0]!.call('login', { key: 'user-1', credentials: ADA });
     await expireStoredSession(config, 'user-1');
@@ -55,8 +70,10 @@ describe('four app instances on one Redis', () => {
     expect(sumTallies(tallies)).toEqual({ '200': 1000 });
     expect(upstream.stats.refreshes).toBe(1);
     expect(upstream.stats.reuseDetections).toBe(0);
-  });
+  }, 90_000); // the Cluster variant starts six nodes first
+});
 
+describe('four app instances on one Redis', () => {
   it('never present a rotated refresh token twice under steady traffic across five token lifetimes', async () => {
     const lifetimeMs = 2_000;
     const upstream = await upstreamWith({ accessTokenLifetimeMs: lifetimeMs });

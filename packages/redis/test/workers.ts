@@ -8,7 +8,10 @@ const WORKER = fileURLToPath(new URL('./workers/keeper-worker.mjs', import.meta.
 const PACKAGES = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface WorkerConfig {
-  redisUrl: string;
+  /** The single Redis, unless `clusterNodes` is given. */
+  redisUrl?: string;
+  /** A Redis Cluster's nodes: the worker's store and lock then use an ioredis Cluster. */
+  clusterNodes?: { host: string; port: number }[];
   upstreamUrl: string;
   prefix: string;
   /** The protected resource every request fetches. */
