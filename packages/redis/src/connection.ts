@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AuthError } from '@tokenkeeper/auth-core';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { checkPrefix } from './keys.js';
+import { ReleaseSignals } from './release-signals.js';
 
 /** An ioredis client: a single `Redis` (or Sentinel) connection or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -35,10 +36,10 @@ export const REDIS_DEFAULTS = {
   prefix: 'tk',
   /** Reconnect quickly after an outage, at most a second apart, forever. */
   maxReconnectDelayMs: 1_000,
-  /** RedisLock: first pause while another instance holds the lock; a refresh takes tens of milliseconds. */
+  /** RedisLock: unused since waiters are woken by the release; kept for compatibility. */
   retryDelayMs: 10,
-  /** RedisLock: longest pause between attempts, so a waiter notices a released lock soon. */
-  maxRetryDelayMs: 200,
+  /** RedisLock: longest wait between attempts when no release message arrives (one was missed). */
+  maxRetryDelayMs: 1_000,
 } as const;
 
 /**
@@ -108,6 +109,7 @@ export class RedisConnection {
   readonly prefix: string;
   readonly commandTimeoutMs: number;
   readonly #owned: boolean;
+  #signals: ReleaseSignals | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -132,6 +134,19 @@ export class RedisConnection {
       this.client = client;
       this.#owned = true;
     }
+  }
+
+  /** Lock releases, heard on a subscriber connection of their own (opened on first use, closed by `close()`). */
+  get releaseSignals(): ReleaseSignals {
+    this.#signals ??= new ReleaseSignals(() => {
+      const { client } = this;
+      // Queued until connected: the subscriber is opened on demand, and each subscribe is bounded by its caller.
+      return client.isCluster
+        ? (client as Cluster).duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+        : (client as Redis).duplicate({ enableOfflineQueue: true, lazyConnect: false });
+    }, this.commandTimeoutMs);
+    if (this.#closed) this.#signals.close();
+    return this.#signals;
   }
 
   /** Runs a Lua script on one key (its slot decides the Cluster node). */
@@ -200,6 +215,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#signals?.close(); // ours even when the client is not
     const { client } = this;
     if (!this.#owned || client.status === 'end') return;
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));

@@ -3,7 +3,7 @@ import type { SessionRecord, SessionState } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
-import { fileCluster, onCleanup, rejection, uniquePrefix } from './helpers.js';
+import { commandCalls, fileCluster, onCleanup, rejection, uniquePrefix } from './helpers.js';
 import type { RedisCluster } from './redis-cluster.js';
 import { startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
@@ -50,6 +50,20 @@ describe('RedisStore and RedisLock on a real Redis Cluster', () => {
       expect(await rejection(() => lock.acquire(key, { ttlMs: 10_000, waitMs: 50 }))).toMatchObject({ code: 'TIMEOUT' });
       await release();
     }
+  });
+
+  it('wake a lock waiter on the release through the Cluster, without polling while the holder works', async () => {
+    const store = new RedisStore({ client: clusterClient(), prefix: uniquePrefix(), encryptionKey: randomBytes(32) });
+    const holder = new RedisLock({ store });
+    const release = await holder.acquire('user-1', { ttlMs: 60_000, waitMs: 0 });
+    // Attempts run on the master of the lock's slot (replicas only repeat successful writes).
+    const master = [(await cluster.roles(await cluster.slotOf(holder.keyOf('user-1')))).master];
+    const attemptsBefore = await commandCalls(master, 'set');
+    const waiting = new RedisLock({ store, maxRetryDelayMs: 60_000 }).acquire('user-1', { ttlMs: 60_000, waitMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await release();
+    await waiting;
+    expect((await commandCalls(master, 'set')) - attemptsBefore).toBe(3);
   });
 
   it('spread sessions over the masters: keys of different sessions land in different slots', async () => {

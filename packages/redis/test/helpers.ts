@@ -69,3 +69,19 @@ export async function eventually(check: () => Promise<boolean> | boolean, limitM
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** How many times Redis ran `command` (scripts' calls included), summed over `nodes`: from INFO commandstats. */
+export async function commandCalls(nodes: { host: string; port: number }[], command: string): Promise<number> {
+  let total = 0;
+  for (const { host, port } of nodes) {
+    const client = new Redis({ host, port, maxRetriesPerRequest: 0 });
+    client.on('error', () => {});
+    try {
+      const stats = await client.info('commandstats');
+      total += Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    } finally {
+      client.disconnect();
+    }
+  }
+  return total;
+}
