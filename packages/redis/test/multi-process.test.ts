@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { SessionState } from '@tokenkeeper/auth-core';
 import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRedisCluster, RedisStore } from '../src/index.js';
-import { fileCluster, onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
-import { startWorker, startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
+import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
+import { eventually, fileCluster, onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { type KeeperWorker, startWorker, startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
 const ADA = { username: 'ada', password: 'ada-password-1' };
 const GRACE = { username: 'grace', password: 'grace-password-2' };
@@ -34,7 +34,10 @@ function configFor(upstream: FakeUpstream, extra: Partial<WorkerConfig> = {}): W
 
 /** A store in the test process on the workers' Redis (or Cluster), with their key. */
 function storeFor(config: WorkerConfig): RedisStore {
-  const connection = config.clusterNodes ? { client: createRedisCluster(config.clusterNodes) } : { url: config.redisUrl };
+  // Queued until connected: the test reads through this client's own commands too.
+  const connection = config.clusterNodes
+    ? { client: createRedisCluster(config.clusterNodes, { enableOfflineQueue: true }) }
+    : { url: config.redisUrl };
   const store = new RedisStore({ ...connection, prefix: config.prefix, encryptionKey: config.encryptionKey });
   onCleanup(async () => {
     await store.close();
@@ -71,6 +74,35 @@ describe.each(BACKENDS)('four app instances on $name', ({ connection }) => {
     expect(upstream.stats.refreshes).toBe(1);
     expect(upstream.stats.reuseDetections).toBe(0);
   }, 90_000); // the Cluster variant starts six nodes first
+
+  it('finish the refresh on another instance when the one holding the lock is killed (kill -9) mid-refresh, with no reuse', async () => {
+    const upstream = await upstreamWith();
+    // Upstream calls time out after 3 s, so the lock lives min(renewalTimeoutMs / 2, 2 × 3 s + 2 s) = 5 s.
+    const config = configFor(upstream, {
+      ...(await connection()),
+      keeper: { keepAlive: false, timeoutMs: 3_000, renewalTimeoutMs: 12_000 },
+    });
+    const [holder, other] = (await startWorkers(2, config)) as [KeeperWorker, KeeperWorker];
+    await holder.call('login', { key: 'user-1', credentials: ADA });
+    await expireStoredSession(config, 'user-1');
+    const store = storeFor(config);
+    const lockKey = new RedisLock({ store }).keyOf('user-1');
+
+    // The holder's refresh reaches the upstream, which never answers it (and never rotates).
+    upstream.faults.next('refresh', 'hang');
+    const dropped = holder.call('burst', { key: 'user-1', count: 5 }).catch(() => 'killed');
+    await eventually(() => upstream.faults.pending('refresh') === 0);
+    const holderOwner = await store.client.get(lockKey);
+    const waiting = other.call<Tally>('burst', { key: 'user-1', count: 50 });
+    await holder.kill();
+
+    expect(holderOwner).toMatch(/^[\w-]{20,}$/);
+    expect(await dropped).toBe('killed');
+    expect(await waiting).toEqual({ '200': 50 });
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(upstream.stats.logins).toBe(1);
+  }, 90_000);
 });
 
 describe('four app instances on one Redis', () => {
