@@ -25,7 +25,7 @@ export interface RedisConnectionOptions {
    * this long. Default 2,000 ms: far above a healthy round trip, well below a user's patience.
    */
   commandTimeoutMs?: number;
-  /** First part of every key, to share one Redis between apps. Default `tk` (`tk:{user-42}:session`). */
+  /** First part of every key, to share one Redis between apps. Default `tk` (`tk:{<HMAC of the session key>}:session`). */
   prefix?: string;
 }
 
