@@ -12,6 +12,8 @@ export class ReleaseSignals {
   readonly #timeoutMs: number;
   #subscriber: RedisClient | undefined;
   readonly #waiting = new Map<string, Set<Subscription>>();
+  /** The SUBSCRIBE of each channel listened to: a later waiter awaits it too, so it misses no release. */
+  readonly #subscribed = new Map<string, Promise<void>>();
   #closed = false;
 
   /** `open` makes the subscriber connection (a duplicate of the command connection). */
@@ -28,10 +30,14 @@ export class ReleaseSignals {
     const subscription = new Subscription(() => this.#leave(channel, subscription));
     if (this.#closed) return subscription;
     const listeners = this.#waiting.get(channel) ?? new Set<Subscription>();
-    const first = listeners.size === 0;
     this.#waiting.set(channel, listeners);
     listeners.add(subscription);
-    if (first) await this.#send((subscriber) => subscriber.subscribe(channel));
+    let subscribed = this.#subscribed.get(channel);
+    if (!subscribed) {
+      subscribed = this.#send((subscriber) => subscriber.subscribe(channel));
+      this.#subscribed.set(channel, subscribed);
+    }
+    await subscribed;
     return subscription;
   }
 
@@ -46,6 +52,7 @@ export class ReleaseSignals {
     const listeners = this.#waiting.get(channel);
     if (!listeners?.delete(subscription) || listeners.size > 0) return;
     this.#waiting.delete(channel);
+    this.#subscribed.delete(channel);
     if (this.#subscriber) void this.#send((subscriber) => subscriber.unsubscribe(channel));
   }
 
