@@ -24,10 +24,18 @@ export class SeenVersions {
     this.#max = max;
   }
 
-  /** Whether a read of (loginId, version) goes back behind what was seen; if not, remembers it. */
-  isRollback(key: string, loginId: string, version: number): boolean {
+  /**
+   * What had been seen of a session when a read was sent: the read is checked against this, not
+   * against writes answered while it was in flight (it may rightly answer the version before them).
+   */
+  before(key: string): Readonly<Seen> | undefined {
     const seen = this.#entries.get(key);
-    if (seen && ((seen.loginId === loginId && version < seen.version) || seen.retired.includes(loginId))) return true;
+    return seen && { loginId: seen.loginId, version: seen.version, retired: [...seen.retired] };
+  }
+
+  /** Whether a read of (loginId, version) goes back behind what was seen before it was sent; if not, remembers it. */
+  isRollback(key: string, before: Readonly<Seen> | undefined, loginId: string, version: number): boolean {
+    if (before && ((before.loginId === loginId && version < before.version) || before.retired.includes(loginId))) return true;
     this.note(key, loginId, version);
     return false;
   }

@@ -157,6 +157,7 @@ export class RedisStore implements SessionStore {
 
   async #get(key: string): Promise<SessionRecord | undefined> {
     const redisKey = this.keyOf(key);
+    const seenBefore = this.#seen.before(key);
     const [loginId, version, data] = await this.#connection.call((client) => client.hmget(redisKey, 'loginId', 'version', 'data'));
     if (loginId == null && version == null && data == null) return undefined;
     const parsedVersion = Number(version);
@@ -165,7 +166,7 @@ export class RedisStore implements SessionStore {
     }
     const { tokens, service } = this.#codec.decode(redisKey, loginId, parsedVersion, data);
     // Checked after decoding, so only a genuine (sealed) session is remembered.
-    if (this.#seen.isRollback(key, loginId, parsedVersion)) {
+    if (this.#seen.isRollback(key, seenBefore, loginId, parsedVersion)) {
       throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis is older than one this instance has seen (rolled back)');
     }
     return { tokens, service, loginId, version: parsedVersion };

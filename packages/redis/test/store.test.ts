@@ -353,6 +353,20 @@ describe('RedisStore against someone who can write to Redis', () => {
     expect(await rejection(() => sessions.get('user-1'))).toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
 
+  it('does not take a read sent before its own renewal was written for a rollback', async () => {
+    const sessions = store();
+    await sessions.set('user-1', record(), null, HOUR_MS);
+    for (let version = 1; version <= 50; version++) {
+      // A request reads while the renewal writes: the read was sent first, so it answers the older version.
+      const [read, written] = await Promise.all([
+        sessions.get('user-1'),
+        sessions.set('user-1', record({ version: version + 1 }), { loginId: 'login-a', version }, HOUR_MS),
+      ]);
+      expect(written).toBe(true);
+      expect(read?.version).toBe(version);
+    }
+  });
+
   it('still reads the same version again, newer versions and new logins', async () => {
     const sessions = store();
     await sessions.set('user-1', record(), null, HOUR_MS);
