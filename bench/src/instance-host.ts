@@ -1,7 +1,7 @@
 /**
  * Child-process entry for scenario 6: one app instance, a TokenKeeper on a shared Redis
  * (`RedisStore`, and `RedisLock` unless argv says `lock: false`). argv[2] is
- * `{ redisUrl, upstreamUrl, prefix, lock }` as JSON. Its clock can be moved forward, so the
+ * `{ redisUrl, upstreamUrl, prefix, encryptionKey, lock }` as JSON. Its clock can be moved forward, so the
  * session's token can be made to expire for every instance at once without waiting an hour.
  */
 import { isAuthError, refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
@@ -16,14 +16,21 @@ export interface Burst {
   outcomes: Record<string, number>;
 }
 
-const config = JSON.parse(process.argv[2] ?? '{}') as { redisUrl: string; upstreamUrl: string; prefix: string; lock: boolean };
+const config = JSON.parse(process.argv[2] ?? '{}') as {
+  redisUrl: string;
+  upstreamUrl: string;
+  prefix: string;
+  /** Base64 of 32 random bytes, the same for every instance. */
+  encryptionKey: string;
+  lock: boolean;
+};
 const time = shiftableClock();
-const store = new RedisStore({ url: config.redisUrl, prefix: config.prefix });
+const store = new RedisStore({ url: config.redisUrl, prefix: config.prefix, encryptionKey: config.encryptionKey });
 const keeper = new TokenKeeper({
   protocol: refreshToken({ baseUrl: config.upstreamUrl }),
   clock: time.clock,
   store,
-  ...(config.lock ? { lock: new RedisLock({ client: store.client, prefix: config.prefix }) } : {}),
+  ...(config.lock ? { lock: new RedisLock({ store }) } : {}),
 });
 
 async function request(key: string): Promise<string> {

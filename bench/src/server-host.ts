@@ -11,6 +11,7 @@
  * argv[2] is the fake upstream's URL. Announces `{ ports, cookie }` when every app listens.
  */
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
@@ -45,12 +46,12 @@ await keeper.session(USER).login(ADA);
 
 // argv[3], when given: a Redis for the `express-redis` app, whose keeper shares sessions there.
 const redisUrl = process.argv[3];
-const redisStore = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
+const redisStore = redisUrl ? new RedisStore({ url: redisUrl, encryptionKey: randomBytes(32) }) : undefined;
 const redisKeeper = redisStore
   ? new TokenKeeper({
       protocol: refreshToken({ baseUrl: upstreamUrl }),
       store: redisStore,
-      lock: new RedisLock({ client: redisStore.client }),
+      lock: new RedisLock({ store: redisStore }),
     })
   : undefined;
 await redisKeeper?.session(USER).login(ADA);

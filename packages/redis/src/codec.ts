@@ -1,7 +1,12 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { AuthError, type SessionRecord, type TokenSet } from '@tokenkeeper/auth-core';
 
-/** A 32-byte AES-256 key: raw bytes, or a string of 64 hex digits or of base64/base64url. */
+/**
+ * A 32-byte AES-256 key made of random bytes: raw bytes, or a string of 64 hex digits or of
+ * base64/base64url. Make one with `openssl rand -base64 32` or
+ * `crypto.randomBytes(32).toString('base64')`. A passphrase is refused, even one that happens
+ * to be 43 base64 characters long: it has far less than 256 bits of entropy.
+ */
 export type EncryptionKey = Uint8Array | string;
 
 const PLAIN = 'p1';
@@ -33,14 +38,14 @@ export class SessionCodec {
     const list = keys === undefined ? [] : Array.isArray(keys) ? keys : [keys as EncryptionKey];
     if (keys !== undefined && list.length === 0) throw new TypeError('RedisStore: encryptionKey must not be an empty list');
     this.#keys = list.map((key, index) => {
-      const bytes = keyBytes(key);
-      if (!bytes) {
-        throw new TypeError(
-          `RedisStore: encryptionKey${Array.isArray(keys) ? `[${index}]` : ''} must be 32 bytes (a Uint8Array, 64 hex digits or base64)`,
-        );
-      }
+      const bytes = randomKeyBytes(`RedisStore: encryptionKey${Array.isArray(keys) ? `[${index}]` : ''}`, key);
       return { id: createHash('sha256').update('tokenkeeper key id').update(bytes).digest('hex').slice(0, 8), key: bytes };
     });
+  }
+
+  /** The key that seals writes (the first), if any. */
+  get writeKey(): Buffer | undefined {
+    return this.#keys[0]?.key;
   }
 
   get encrypts(): boolean {
@@ -48,6 +53,15 @@ export class SessionCodec {
   }
 
   encode(redisKey: string, record: SessionRecord): string {
+    // JSON would write a non-finite time as null: a session stored but never readable again.
+    const { expiresAt, issuedAt, refreshExpiresAt } = record.tokens;
+    for (const [name, time] of [
+      ['expiresAt', expiresAt],
+      ['issuedAt', issuedAt],
+      ['refreshExpiresAt', refreshExpiresAt ?? 0],
+    ] as const) {
+      if (!isTime(time)) throw new TypeError(`RedisStore: tokens.${name} must be a finite number, got ${String(time)}`);
+    }
     const json = JSON.stringify({ tokens: record.tokens, service: record.service } satisfies Payload);
     const writer = this.#keys[0];
     if (!writer) return `${PLAIN}:${json}`;
@@ -91,12 +105,39 @@ function additionalData(redisKey: string, loginId: string, version: number): Buf
   return Buffer.from(JSON.stringify([redisKey, loginId, version]), 'utf8');
 }
 
-function keyBytes(key: unknown): Buffer | undefined {
+const HOW_TO_MAKE_ONE = 'make one with `openssl rand -base64 32` or crypto.randomBytes(32)';
+
+/**
+ * The 32 bytes of a key, refusing anything that is not random bytes (the message names the
+ * option, never the key). Each test below refuses a random key with a probability under 1e-9:
+ * - the bytes are all printable ASCII (a passphrase, or one hex- or base64-encoded): p ≈ 1.6e-14;
+ * - fewer than 16 distinct byte values (zeros, a repeated pattern): p < 1e-20;
+ * - the hex string uses 8 digits or fewer (`deadbeef…`): p ≈ 7e-16;
+ * - the base64 string uses fewer than 18 distinct characters, as a passphrase of words does
+ *   (`password…123`); 43 random base64 characters use about 31: p ≈ 1.2e-9.
+ */
+export function randomKeyBytes(option: string, key: unknown): Buffer {
   let bytes: Buffer | undefined;
+  let distinctCharacters = Number.POSITIVE_INFINITY;
+  let minimumCharacters = 0;
   if (key instanceof Uint8Array) bytes = Buffer.from(key);
-  else if (typeof key === 'string' && /^[0-9a-fA-F]{64}$/.test(key)) bytes = Buffer.from(key, 'hex');
-  else if (typeof key === 'string' && /^[A-Za-z0-9+/_-]{43}=?$/.test(key)) bytes = Buffer.from(key, 'base64');
-  return bytes?.length === 32 ? bytes : undefined;
+  else if (typeof key === 'string' && /^[0-9a-fA-F]{64}$/.test(key)) {
+    bytes = Buffer.from(key, 'hex');
+    distinctCharacters = new Set(key.toLowerCase()).size;
+    minimumCharacters = 9;
+  } else if (typeof key === 'string' && /^[A-Za-z0-9+/_-]{43}=?$/.test(key)) {
+    bytes = Buffer.from(key, 'base64');
+    distinctCharacters = new Set(key.replace(/=$/, '')).size;
+    minimumCharacters = 18;
+  }
+  if (bytes?.length !== 32) {
+    throw new TypeError(`${option} must be 32 random bytes (a Uint8Array, 64 hex digits or base64); ${HOW_TO_MAKE_ONE}`);
+  }
+  const printable = bytes.every((byte) => byte >= 0x20 && byte <= 0x7e);
+  if (printable || new Set(bytes).size < 16 || distinctCharacters < minimumCharacters) {
+    throw new TypeError(`${option} looks like a passphrase or a pattern, not 32 random bytes; ${HOW_TO_MAKE_ONE}`);
+  }
+  return bytes;
 }
 
 /** Checks every field before use: data in Redis is only as trustworthy as everyone who can write there. */

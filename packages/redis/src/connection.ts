@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { AuthError } from '@tokenkeeper/auth-core';
-import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { checkPrefix } from './keys.js';
+import { ReleaseSignals } from './release-signals.js';
 
 /** An ioredis client: a single `Redis` (or Sentinel) connection or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -24,7 +25,7 @@ export interface RedisConnectionOptions {
    * this long. Default 2,000 ms: far above a healthy round trip, well below a user's patience.
    */
   commandTimeoutMs?: number;
-  /** First part of every key, to share one Redis between apps. Default `tk` (`tk:{user-42}:session`). */
+  /** First part of every key, to share one Redis between apps. Default `tk` (`tk:{<HMAC of the session key>}:session`). */
   prefix?: string;
 }
 
@@ -35,10 +36,10 @@ export const REDIS_DEFAULTS = {
   prefix: 'tk',
   /** Reconnect quickly after an outage, at most a second apart, forever. */
   maxReconnectDelayMs: 1_000,
-  /** RedisLock: first pause while another instance holds the lock; a refresh takes tens of milliseconds. */
+  /** RedisLock: unused since waiters are woken by the release; kept for compatibility. */
   retryDelayMs: 10,
-  /** RedisLock: longest pause between attempts, so a waiter notices a released lock soon. */
-  maxRetryDelayMs: 200,
+  /** RedisLock: longest wait between attempts when no release message arrives (one was missed). */
+  maxRetryDelayMs: 1_000,
 } as const;
 
 /**
@@ -57,6 +58,35 @@ export function createRedisClient(url?: string, options: RedisOptions & { comman
     ...redisOptions,
   };
   return url === undefined ? new Redis(bounded) : new Redis(url, bounded);
+}
+
+/**
+ * An ioredis `Cluster` bounded like {@link createRedisClient}: every command on every node
+ * times out after `commandTimeoutMs` and is never queued while the cluster is unreachable.
+ * ioredis still follows `MOVED`/`ASK` redirections and retries during a failover, so a
+ * session's keys keep working when a replica takes over; calls stay bounded by
+ * `commandTimeoutMs` (they fail with `STORE_UNAVAILABLE` if the switch takes longer).
+ *
+ * @example
+ * const redis = createRedisCluster([{ host: 'redis-0', port: 6379 }, { host: 'redis-1', port: 6379 }]);
+ * const store = new RedisStore({ client: redis, encryptionKey });
+ * const lock = new RedisLock({ store });
+ * // on shutdown, after keeper.close(): the store leaves a client it was given open
+ * await redis.quit();
+ */
+export function createRedisCluster(nodes: ClusterNode[], options: ClusterOptions & { commandTimeoutMs?: number } = {}): Cluster {
+  const { commandTimeoutMs = REDIS_DEFAULTS.commandTimeoutMs, redisOptions, ...clusterOptions } = options;
+  return new Cluster(nodes, {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, REDIS_DEFAULTS.maxReconnectDelayMs),
+    ...clusterOptions,
+    redisOptions: {
+      commandTimeout: commandTimeoutMs,
+      maxRetriesPerRequest: 0,
+      connectTimeout: Math.max(commandTimeoutMs, 1_000),
+      ...redisOptions,
+    },
+  });
 }
 
 /** One Lua script, sent once and then called by its SHA-1. */
@@ -79,6 +109,7 @@ export class RedisConnection {
   readonly prefix: string;
   readonly commandTimeoutMs: number;
   readonly #owned: boolean;
+  #signals: ReleaseSignals | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -103,6 +134,19 @@ export class RedisConnection {
       this.client = client;
       this.#owned = true;
     }
+  }
+
+  /** Lock releases, heard on a subscriber connection of their own (opened on first use, closed by `close()`). */
+  get releaseSignals(): ReleaseSignals {
+    this.#signals ??= new ReleaseSignals(() => {
+      const { client } = this;
+      // Queued until connected: the subscriber is opened on demand, and each subscribe is bounded by its caller.
+      return client.isCluster
+        ? (client as Cluster).duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+        : (client as Redis).duplicate({ enableOfflineQueue: true, lazyConnect: false });
+    }, this.commandTimeoutMs);
+    if (this.#closed) this.#signals.close();
+    return this.#signals;
   }
 
   /** Runs a Lua script on one key (its slot decides the Cluster node). */
@@ -171,6 +215,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#signals?.close(); // ours even when the client is not
     const { client } = this;
     if (!this.#owned || client.status === 'end') return;
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));

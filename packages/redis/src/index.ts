@@ -1,4 +1,4 @@
 export type { EncryptionKey } from './codec.js';
-export { createRedisClient, REDIS_DEFAULTS, type RedisClient, type RedisConnectionOptions } from './connection.js';
+export { createRedisClient, createRedisCluster, REDIS_DEFAULTS, type RedisClient, type RedisConnectionOptions } from './connection.js';
 export { RedisLock, type RedisLockOptions } from './lock.js';
-export { RedisStore, type RedisStoreOptions } from './store.js';
+export { RedisStore, type RedisStoreOptions, STORE_DEFAULTS } from './store.js';

@@ -1,7 +1,9 @@
 /**
- * Redis key names. Both keys of one session carry the session key as their hash tag
- * (`tk:{user-42}:session`, `tk:{user-42}:lock`), so Redis Cluster keeps them in one slot.
+ * Redis key names. A session's keys carry an HMAC of the session key as their hash tag
+ * (`tk:{Xq3…}:session`, `tk:{Xq3…}:lock`): user ids and emails never appear in Redis, and
+ * Redis Cluster keeps both keys of one session in one slot.
  */
+import { createHash, createHmac } from 'node:crypto';
 
 /** Checks a key prefix once, at construction. */
 export function checkPrefix(owner: string, prefix: unknown): string {
@@ -11,23 +13,34 @@ export function checkPrefix(owner: string, prefix: unknown): string {
   return prefix;
 }
 
-/**
- * The hash tag of a session key. `%`, `{` and `}` are percent-encoded: a brace would cut the
- * hash tag short (Redis hashes only up to the first `}`), and encoding `%` as well keeps the
- * mapping one-to-one, so two session keys never share a Redis key.
- */
-export function hashTagOf(sessionKey: string): string {
-  return /[%{}]/.test(sessionKey) ? sessionKey.replace(/[%{}]/g, encodeBrace) : sessionKey;
-}
+const LABEL = 'tokenkeeper redis key names v1';
+/** Without a secret, names are a plain hash: no id in sight, but a guessable id can be confirmed. */
+const UNKEYED = createHash('sha256').update(LABEL).digest();
 
-export function sessionRedisKey(prefix: string, sessionKey: string): string {
-  return `${prefix}:{${hashTagOf(sessionKey)}}:session`;
-}
+/** Names the Redis keys of sessions: `prefix:{tag}:session` and `prefix:{tag}:lock`. */
+export class KeyNames {
+  readonly prefix: string;
+  readonly keyed: boolean;
+  readonly #key: Buffer;
 
-export function lockRedisKey(prefix: string, sessionKey: string): string {
-  return `${prefix}:{${hashTagOf(sessionKey)}}:lock`;
-}
+  /** `secret`: 32 random bytes; names are HMAC-SHA-256 under a key derived from it. */
+  constructor(prefix: string, secret: Buffer | undefined) {
+    this.prefix = prefix;
+    this.keyed = secret !== undefined;
+    // A key of its own, so the names reveal nothing about an encryption key they may derive from.
+    this.#key = secret ? createHmac('sha256', secret).update(LABEL).digest() : UNKEYED;
+  }
 
-function encodeBrace(character: string): string {
-  return character === '%' ? '%25' : character === '{' ? '%7B' : '%7D';
+  /** The hash tag of a session key: 128 bits of HMAC, base64url (never a brace). */
+  tagOf(sessionKey: string): string {
+    return createHmac('sha256', this.#key).update(sessionKey, 'utf8').digest().subarray(0, 16).toString('base64url');
+  }
+
+  session(sessionKey: string): string {
+    return `${this.prefix}:{${this.tagOf(sessionKey)}}:session`;
+  }
+
+  lock(sessionKey: string): string {
+    return `${this.prefix}:{${this.tagOf(sessionKey)}}:lock`;
+  }
 }

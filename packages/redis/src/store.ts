@@ -1,28 +1,80 @@
 import { AuthError, type RecordVersion, type SessionRecord, type SessionStore } from '@tokenkeeper/auth-core';
-import { type EncryptionKey, SessionCodec } from './codec.js';
+import { type EncryptionKey, randomKeyBytes, SessionCodec } from './codec.js';
 import { handled, type RedisClient, RedisConnection, type RedisConnectionOptions, script } from './connection.js';
-import { sessionRedisKey } from './keys.js';
+import { KeyNames } from './keys.js';
+import { SeenVersions } from './seen-versions.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
-   * Seal token sets with AES-256-GCM: a 32-byte key (Uint8Array, 64 hex digits or base64), or a
-   * list of them to rotate keys: the first seals every write, all of them open reads. Default:
-   * none, and token sets are stored as plain JSON (protect Redis accordingly).
+   * Seals token sets with AES-256-GCM. 32 random bytes (a Uint8Array, 64 hex digits or base64;
+   * make one with `openssl rand -base64 32` or `crypto.randomBytes(32)`), or a list of them to
+   * rotate keys: the first seals every write, all of them open reads. A passphrase is refused.
+   * Required unless `allowPlaintext: true`.
    */
   encryptionKey?: EncryptionKey | readonly EncryptionKey[];
+  /**
+   * Stores token sets as plain JSON, readable by anyone who can read Redis (or its backups).
+   * Default `false`: without an `encryptionKey` the constructor throws, so plain text is never
+   * chosen by forgetting an option.
+   */
+  allowPlaintext?: boolean;
+  /**
+   * 32 random bytes that name the Redis keys: a session lives under an HMAC of its session key,
+   * so user ids and emails never appear in Redis. Default: the first `encryptionKey` (a key of
+   * its own is derived from it). Set it before rotating encryption keys (to the key in use until
+   * then), and never change it afterwards: other names mean other keys, and sessions are lost.
+   * Without it and without `encryptionKey`, names are an unkeyed hash.
+   */
+  keyNameSecret?: EncryptionKey;
+  /**
+   * The longest a session is kept: a longer TTL (a refresh token said to live for centuries) is
+   * cut to this. Default 400 days, the longest a browser keeps a cookie. A TTL that is not a
+   * finite number is refused: Redis would otherwise keep the session forever.
+   */
+  maxTtlMs?: number;
+  /**
+   * How many sessions this store remembers the newest version of (an LRU), to refuse an older
+   * session put back in Redis by someone who can write there (a rollback to an old token).
+   * Default 10,000 (a few hundred bytes each); 0 turns the check off.
+   */
+  maxRememberedSessions?: number;
+}
+
+/** The defaults of the `RedisStore` options that are not connection options. */
+export const STORE_DEFAULTS = {
+  /** 400 days: the cap browsers put on cookie lifetimes (RFC 6265bis), far past any refresh token. */
+  maxTtlMs: 400 * 24 * 3_600_000,
+  /** Enough for the sessions active on one instance at once; a forgotten one is only unchecked. */
+  maxRememberedSessions: 10_000,
+} as const;
+
+/** What a `RedisLock` built from a store shares with it. */
+export interface SharedConnection {
+  connection: RedisConnection;
+  names: KeyNames;
+}
+
+const shared = new WeakMap<RedisStore, SharedConnection>();
+
+/** The connection and key names of a store, for `new RedisLock({ store })`. */
+export function sharedConnectionOf(store: unknown): SharedConnection | undefined {
+  return shared.get(store as RedisStore);
 }
 
 // A session is one hash: `loginId` and `version` in plain text for the compare-and-set, `data`
 // the (sealed) token set. Each script touches one key, so it runs on any Cluster node.
 
-/** ARGV: '1' to compare ('0' writes whatever is there), expected loginId, expected version, loginId, version, data, TTL ms ('0': none). */
+/**
+ * ARGV: '1' to compare ('0' writes whatever is there), expected loginId, expected version,
+ * loginId, version, data, TTL ms (always a positive integer: no session is kept forever).
+ */
 const COMPARE_AND_SET = script(`
 if ARGV[1] == '1' then
   local current = redis.call('HMGET', KEYS[1], 'loginId', 'version')
   if current[1] ~= ARGV[2] or current[2] ~= ARGV[3] then return 0 end
 end
 redis.call('HSET', KEYS[1], 'loginId', ARGV[4], 'version', ARGV[5], 'data', ARGV[6])
-if ARGV[7] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return 1
 `);
 
@@ -39,8 +91,9 @@ return 0
  * by `commandTimeoutMs` and fails with `AuthError('STORE_UNAVAILABLE')`.
  *
  * @example
+ * // TOKEN_KEY: `openssl rand -base64 32`
  * const store = new RedisStore({ url: process.env.REDIS_URL, encryptionKey: process.env.TOKEN_KEY });
- * const keeper = new TokenKeeper({ protocol, store, lock: new RedisLock({ client: store.client }) });
+ * const keeper = new TokenKeeper({ protocol, store, lock: new RedisLock({ store }) });
  * // on shutdown
  * await keeper.close();
  * await store.close();
@@ -48,10 +101,36 @@ return 0
 export class RedisStore implements SessionStore {
   readonly #connection: RedisConnection;
   readonly #codec: SessionCodec;
+  readonly #names: KeyNames;
+  readonly #maxTtlMs: number;
+  readonly #seen: SeenVersions;
 
-  constructor(options: RedisStoreOptions = {}) {
-    this.#codec = new SessionCodec(options?.encryptionKey);
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options must be an object');
+    const { encryptionKey, allowPlaintext = false, keyNameSecret } = options;
+    if (typeof allowPlaintext !== 'boolean') throw new TypeError('RedisStore: allowPlaintext must be a boolean');
+    if (encryptionKey === undefined && !allowPlaintext) {
+      throw new TypeError(
+        'RedisStore: encryptionKey is required (32 random bytes: `openssl rand -base64 32`); to store tokens unencrypted, pass allowPlaintext: true',
+      );
+    }
+    if (encryptionKey !== undefined && allowPlaintext)
+      throw new TypeError('RedisStore: give encryptionKey or allowPlaintext: true, not both');
+    const maxTtlMs = options.maxTtlMs ?? STORE_DEFAULTS.maxTtlMs;
+    if (typeof maxTtlMs !== 'number' || !Number.isSafeInteger(maxTtlMs) || maxTtlMs <= 0) {
+      throw new TypeError(`RedisStore: maxTtlMs must be a positive whole number of milliseconds, got ${String(maxTtlMs)}`);
+    }
+    this.#maxTtlMs = maxTtlMs;
+    const remembered = options.maxRememberedSessions ?? STORE_DEFAULTS.maxRememberedSessions;
+    if (typeof remembered !== 'number' || !Number.isSafeInteger(remembered) || remembered < 0) {
+      throw new TypeError(`RedisStore: maxRememberedSessions must be a whole number ≥ 0, got ${String(remembered)}`);
+    }
+    this.#seen = new SeenVersions(remembered);
+    this.#codec = new SessionCodec(encryptionKey);
+    const nameSecret = keyNameSecret === undefined ? this.#codec.writeKey : randomKeyBytes('RedisStore: keyNameSecret', keyNameSecret);
     this.#connection = new RedisConnection('RedisStore', options);
+    this.#names = new KeyNames(this.#connection.prefix, nameSecret);
+    shared.set(this, { connection: this.#connection, names: this.#names });
   }
 
   /** The ioredis client in use: pass it to `RedisLock` to share one connection. */
@@ -59,9 +138,9 @@ export class RedisStore implements SessionStore {
     return this.#connection.client;
   }
 
-  /** The Redis key a session lives under, e.g. `tk:{user-42}:session`. */
+  /** The Redis key a session lives under: `tk:{<HMAC of the session key>}:session`. */
   keyOf(sessionKey: string): string {
-    return sessionRedisKey(this.#connection.prefix, sessionKey);
+    return this.#names.session(sessionKey);
   }
 
   get(key: string): Promise<SessionRecord | undefined> {
@@ -78,6 +157,7 @@ export class RedisStore implements SessionStore {
 
   async #get(key: string): Promise<SessionRecord | undefined> {
     const redisKey = this.keyOf(key);
+    const seenBefore = this.#seen.before(key);
     const [loginId, version, data] = await this.#connection.call((client) => client.hmget(redisKey, 'loginId', 'version', 'data'));
     if (loginId == null && version == null && data == null) return undefined;
     const parsedVersion = Number(version);
@@ -85,15 +165,21 @@ export class RedisStore implements SessionStore {
       throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis has missing or mistyped fields');
     }
     const { tokens, service } = this.#codec.decode(redisKey, loginId, parsedVersion, data);
+    // Checked after decoding, so only a genuine (sealed) session is remembered.
+    if (this.#seen.isRollback(key, seenBefore, loginId, parsedVersion)) {
+      throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis is older than one this instance has seen (rolled back)');
+    }
     return { tokens, service, loginId, version: parsedVersion };
   }
 
   async #set(key: string, record: SessionRecord, expected: RecordVersion | null, ttlMs: number): Promise<boolean> {
+    // Infinity once meant PERSIST: a session nobody could end by waiting. Refused, like NaN.
+    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs))
+      throw new TypeError(`RedisStore: ttlMs must be a finite number, got ${String(ttlMs)}`);
+    // Anything due already lives 1 ms, as in MemoryStore; anything absurdly long lives maxTtlMs.
+    const ttl = Math.min(this.#maxTtlMs, Math.max(1, Math.ceil(ttlMs)));
     const redisKey = this.keyOf(key);
     const data = this.#codec.encode(redisKey, record);
-    if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs)) throw new TypeError('RedisStore: ttlMs must be a number');
-    // '0' keeps it without expiry (an infinite TTL); anything due already lives 1 ms, as in MemoryStore.
-    const ttl = ttlMs > Number.MAX_SAFE_INTEGER ? 0 : Math.max(1, Math.ceil(ttlMs));
     const written = await this.#connection.eval(COMPARE_AND_SET, redisKey, [
       expected ? '1' : '0',
       expected?.loginId ?? '',
@@ -103,6 +189,7 @@ export class RedisStore implements SessionStore {
       data,
       String(ttl),
     ]);
+    if (written === 1) this.#seen.note(key, record.loginId, record.version);
     return written === 1;
   }
 
@@ -110,6 +197,7 @@ export class RedisStore implements SessionStore {
     const redisKey = this.keyOf(key);
     if (expected) await this.#connection.eval(DELETE_IF_LOGIN, redisKey, [expected.loginId]);
     else await this.#connection.call((client) => client.del(redisKey));
+    this.#seen.ended(key, expected?.loginId);
   }
 
   /** Closes the connection if the store created it (from `url`/`redis`); a `client` passed in stays open. */

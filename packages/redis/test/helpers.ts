@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject } from 'vitest';
+import { type RedisCluster, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -14,9 +15,17 @@ export function onCleanup(cleanup: () => unknown): void {
 }
 
 let ownServer: Promise<RedisServer> | undefined;
+let ownCluster: Promise<RedisCluster> | undefined;
 afterAll(async () => {
   await (await ownServer)?.close();
+  await (await ownCluster)?.close();
 });
+
+/** A real Redis Cluster (3 masters, 3 replicas) for this test file, started on first use and stopped after the file. */
+export function fileCluster(): Promise<RedisCluster> {
+  ownCluster ??= startRedisCluster();
+  return ownCluster;
+}
 
 /**
  * The URL of the shared test Redis (from the globalSetup), or of one started for this file when
@@ -59,4 +68,20 @@ export async function eventually(check: () => Promise<boolean> | boolean, limitM
     if (Date.now() > giveUpAt) throw new Error(`condition not met within ${limitMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** How many times Redis ran `command` (scripts' calls included), summed over `nodes`: from INFO commandstats. */
+export async function commandCalls(nodes: { host: string; port: number }[], command: string): Promise<number> {
+  let total = 0;
+  for (const { host, port } of nodes) {
+    const client = new Redis({ host, port, maxRetriesPerRequest: 0 });
+    client.on('error', () => {});
+    try {
+      const stats = await client.info('commandstats');
+      total += Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    } finally {
+      client.disconnect();
+    }
+  }
+  return total;
 }

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { SessionState } from '@tokenkeeper/auth-core';
 import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore } from '../src/index.js';
-import { onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
-import { startWorker, startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
+import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
+import { eventually, fileCluster, onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { type KeeperWorker, startWorker, startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
 const ADA = { username: 'ada', password: 'ada-password-1' };
 const GRACE = { username: 'grace', password: 'grace-password-2' };
@@ -22,23 +22,48 @@ async function upstreamWith(options: Partial<FakeUpstreamOptions> = {}): Promise
 }
 
 function configFor(upstream: FakeUpstream, extra: Partial<WorkerConfig> = {}): WorkerConfig {
-  return { redisUrl, upstreamUrl: upstream.url, prefix: uniquePrefix(), resource: RESOURCE, ...extra };
+  return {
+    ...(!extra.clusterNodes && { redisUrl }),
+    upstreamUrl: upstream.url,
+    prefix: uniquePrefix(),
+    resource: RESOURCE,
+    encryptionKey: randomBytes(32).toString('base64'),
+    ...extra,
+  };
+}
+
+/** A store in the test process on the workers' Redis (or Cluster), with their key. */
+function storeFor(config: WorkerConfig): RedisStore {
+  // Queued until connected: the test reads through this client's own commands too.
+  const connection = config.clusterNodes
+    ? { client: createRedisCluster(config.clusterNodes, { enableOfflineQueue: true }) }
+    : { url: config.redisUrl };
+  const store = new RedisStore({ ...connection, prefix: config.prefix, encryptionKey: config.encryptionKey });
+  onCleanup(async () => {
+    await store.close();
+    if (connection.client) await connection.client.quit();
+  });
+  return store;
 }
 
 /** Rewrites the stored session as if its access token had expired a minute ago. */
 async function expireStoredSession(config: WorkerConfig, key: string): Promise<void> {
-  const store = new RedisStore({ url: redisUrl, prefix: config.prefix });
-  onCleanup(() => store.close());
+  const store = storeFor(config);
   const record = (await store.get(key))!;
   const now = Date.now();
   const expired = { ...record, tokens: { ...record.tokens, issuedAt: now - 3_660_000, expiresAt: now - 60_000 } };
   expect(await store.set(key, expired, { loginId: record.loginId, version: record.version }, 3_600_000)).toBe(true);
 }
 
-describe('four app instances on one Redis', () => {
+const BACKENDS = [
+  { name: 'one Redis', connection: async () => ({ redisUrl }) },
+  { name: 'a Redis Cluster (3 masters, 3 replicas)', connection: async () => ({ clusterNodes: (await fileCluster()).nodes }) },
+];
+
+describe.each(BACKENDS)('four app instances on $name', ({ connection }) => {
   it('refresh an expired session once for 1,000 concurrent requests, and all of them succeed', async () => {
     const upstream = await upstreamWith();
-    const config = configFor(upstream, { keeper: { keepAlive: false } });
+    const config = configFor(upstream, { ...(await connection()), keeper: { keepAlive: false } });
     const workers = await startWorkers(4, config);
     await workers[0]!.call('login', { key: 'user-1', credentials: ADA });
     await expireStoredSession(config, 'user-1');
@@ -48,8 +73,39 @@ describe('four app instances on one Redis', () => {
     expect(sumTallies(tallies)).toEqual({ '200': 1000 });
     expect(upstream.stats.refreshes).toBe(1);
     expect(upstream.stats.reuseDetections).toBe(0);
-  });
+  }, 90_000); // the Cluster variant starts six nodes first
 
+  it('finish the refresh on another instance when the one holding the lock is killed (kill -9) mid-refresh, with no reuse', async () => {
+    const upstream = await upstreamWith();
+    // Upstream calls time out after 3 s, so the lock lives min(renewalTimeoutMs / 2, 2 × 3 s + 2 s) = 5 s.
+    const config = configFor(upstream, {
+      ...(await connection()),
+      keeper: { keepAlive: false, timeoutMs: 3_000, renewalTimeoutMs: 12_000 },
+    });
+    const [holder, other] = (await startWorkers(2, config)) as [KeeperWorker, KeeperWorker];
+    await holder.call('login', { key: 'user-1', credentials: ADA });
+    await expireStoredSession(config, 'user-1');
+    const store = storeFor(config);
+    const lockKey = new RedisLock({ store }).keyOf('user-1');
+
+    // The holder's refresh reaches the upstream, which never answers it (and never rotates).
+    upstream.faults.next('refresh', 'hang');
+    const dropped = holder.call('burst', { key: 'user-1', count: 5 }).catch(() => 'killed');
+    await eventually(() => upstream.faults.pending('refresh') === 0);
+    const holderOwner = await store.client.get(lockKey);
+    const waiting = other.call<Tally>('burst', { key: 'user-1', count: 50 });
+    await holder.kill();
+
+    expect(holderOwner).toMatch(/^[\w-]{20,}$/);
+    expect(await dropped).toBe('killed');
+    expect(await waiting).toEqual({ '200': 50 });
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(upstream.stats.logins).toBe(1);
+  }, 90_000);
+});
+
+describe('four app instances on one Redis', () => {
   it('never present a rotated refresh token twice under steady traffic across five token lifetimes', async () => {
     const lifetimeMs = 2_000;
     const upstream = await upstreamWith({ accessTokenLifetimeMs: lifetimeMs });
@@ -83,7 +139,7 @@ describe('four app instances on one Redis', () => {
 
   it('keep every session through an instance restart: a new process reads them from Redis', async () => {
     const upstream = await upstreamWith();
-    const config = configFor(upstream, { encryptionKey: randomBytes(32).toString('base64'), keeper: { keepAlive: false } });
+    const config = configFor(upstream, { keeper: { keepAlive: false } });
     const before = await startWorker(config);
     await before.call('login', { key: 'user-1', credentials: ADA });
     await before.call('login', { key: 'user-2', credentials: GRACE });

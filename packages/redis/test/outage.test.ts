@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import { type FakeUpstream, startFakeUpstream } from '@tokenkeeper/testing';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ interface Outage {
   redis: RedisServer;
   upstream: FakeUpstream;
   prefix: string;
+  /** The Redis key of a session. */
+  keyOf(sessionKey: string): string;
   /** Two app instances on the same Redis. */
   instances: [TokenKeeper<typeof ADA>, TokenKeeper<typeof ADA>];
 }
@@ -24,12 +27,15 @@ async function outage(): Promise<Outage> {
   const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
   onCleanup(() => upstream.close());
   const prefix = uniquePrefix();
+  const encryptionKey = randomBytes(32);
+  const stores: RedisStore[] = [];
   const instance = () => {
-    const store = new RedisStore({ url: redis.url, prefix, commandTimeoutMs: 300 });
+    const store = new RedisStore({ url: redis.url, prefix, commandTimeoutMs: 300, encryptionKey });
+    stores.push(store);
     const keeper = new TokenKeeper({
       protocol: refreshToken({ baseUrl: upstream.url }),
       store,
-      lock: new RedisLock({ client: store.client, prefix }),
+      lock: new RedisLock({ store }),
       keepAlive: false,
       renewalTimeoutMs: 2_000,
     });
@@ -39,7 +45,8 @@ async function outage(): Promise<Outage> {
     });
     return keeper;
   };
-  return { redis, upstream, prefix, instances: [instance(), instance()] };
+  const instances: Outage['instances'] = [instance(), instance()];
+  return { redis, upstream, prefix, keyOf: (key) => stores[0]!.keyOf(key), instances };
 }
 
 /** What a request ended with: its HTTP status, or the AuthError code. */
@@ -116,11 +123,12 @@ describe('when Redis goes down', () => {
     const {
       redis,
       prefix,
+      keyOf,
       instances: [first, second],
     } = await outage();
     await first.session('user-1').login(ADA);
     const raw = rawRedis(redis.url);
-    const before = await raw.hgetall(`${prefix}:{user-1}:session`);
+    const before = await raw.hgetall(keyOf('user-1'));
     await redis.stop({ keepData: true });
     await rejection(() => second.session('user-1').login(GRACE));
     await rejection(() => first.session('user-1').logout());
@@ -128,8 +136,8 @@ describe('when Redis goes down', () => {
     await redis.start();
     await eventually(async () => (await outcome(second, 'user-1')) === '200');
 
-    expect(await raw.hgetall(`${prefix}:{user-1}:session`)).toEqual(before);
-    expect(await raw.keys(`${prefix}:*`)).toEqual([`${prefix}:{user-1}:session`]);
+    expect(await raw.hgetall(keyOf('user-1'))).toEqual(before);
+    expect(await raw.keys(`${prefix}:*`)).toEqual([keyOf('user-1')]);
     expect((await second.session('user-2').state()).status).toBe('none');
   });
 });

@@ -8,13 +8,17 @@ const WORKER = fileURLToPath(new URL('./workers/keeper-worker.mjs', import.meta.
 const PACKAGES = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface WorkerConfig {
-  redisUrl: string;
+  /** The single Redis, unless `clusterNodes` is given. */
+  redisUrl?: string;
+  /** A Redis Cluster's nodes: the worker's store and lock then use an ioredis Cluster. */
+  clusterNodes?: { host: string; port: number }[];
   upstreamUrl: string;
   prefix: string;
   /** The protected resource every request fetches. */
   resource: string;
   commandTimeoutMs?: number;
-  encryptionKey?: string;
+  /** Base64 of 32 random bytes. */
+  encryptionKey: string;
   /** TokenKeeper options (JSON only). */
   keeper?: Record<string, unknown>;
 }

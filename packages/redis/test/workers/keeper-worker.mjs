@@ -1,16 +1,19 @@
 // One app instance in its own process: a TokenKeeper on a RedisStore and a RedisLock, driven
 // by the test over IPC. Plain JavaScript on the dist builds, since Node 20 cannot import .ts.
 import { isAuthError, refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
-import { RedisLock, RedisStore } from '@tokenkeeper/redis';
+import { createRedisCluster, RedisLock, RedisStore } from '@tokenkeeper/redis';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
+// On a Redis Cluster when given its nodes, else on the single Redis at redisUrl.
+const cluster = config.clusterNodes && createRedisCluster(config.clusterNodes, { commandTimeoutMs: config.commandTimeoutMs });
+cluster?.on('error', () => {});
 const store = new RedisStore({
-  url: config.redisUrl,
+  ...(cluster ? { client: cluster } : { url: config.redisUrl }),
   prefix: config.prefix,
   commandTimeoutMs: config.commandTimeoutMs,
-  ...(config.encryptionKey && { encryptionKey: config.encryptionKey }),
+  encryptionKey: config.encryptionKey,
 });
-const lock = new RedisLock({ client: store.client, prefix: config.prefix });
+const lock = new RedisLock({ store });
 const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: config.upstreamUrl }), store, lock, ...config.keeper });
 
 const events = { refresh: 0, login: 0, expired: 0, errors: [] };
@@ -71,6 +74,7 @@ const handlers = {
   async close() {
     await keeper.close();
     await store.close();
+    await cluster?.quit().catch(() => {});
     setImmediate(() => process.exit(0));
   },
 };
