@@ -21,12 +21,7 @@ export class UpstreamSessions {
 
   constructor(@Inject(TOKEN_KEEPER) keeper: TokenKeeper<any>, @Inject(TOKEN_KEEPER_MODULE_OPTIONS) options: TokenKeeperModuleOptions) {
     this.keeper = keeper;
-    if (options.sessionKey !== undefined && typeof options.sessionKey !== 'function') {
-      throw new TypeError('TokenKeeperModule: sessionKey must be a function of the request');
-    }
-    if ((options.sessionKey === undefined) === (options.cookie === undefined)) {
-      throw new TypeError('TokenKeeperModule: give exactly one of sessionKey (a function of the request) or cookie (with a secret)');
-    }
+    // SessionSource validates the options, with TypeErrors that name this module.
     this.#source = new SessionSource(
       { keeper, sessionKey: options.sessionKey, cookie: options.cookie },
       { adapter: 'TokenKeeperModule', request: 'request' },

@@ -267,9 +267,13 @@ describe.each(PLATFORMS)('on the %s platform', (platform) => {
 
     it('refuses options without exactly one way to find the session, naming them', async () => {
       const { keeper } = await setup('refreshToken');
+      // The same rule and wording as every server adapter: SessionSource's, naming this module.
       await expect(startApp(platform, [TokenKeeperModule.forRoot({ keeper })])).rejects.toThrow(
-        'TokenKeeperModule: give exactly one of sessionKey (a function of the request) or cookie (with a secret)',
+        new TypeError('TokenKeeperModule: cookie.secret is required when there is no sessionKey function'),
       );
+      await expect(
+        startApp(platform, [TokenKeeperModule.forRoot({ keeper, sessionKey: () => 'x', cookie: { secret: 's'.repeat(32) } })]),
+      ).rejects.toThrow(new TypeError('TokenKeeperModule: give either sessionKey or cookie, not both'));
       await expect(startApp(platform, [TokenKeeperModule.forRoot({ sessionKey: () => 'x' })])).rejects.toThrow(
         'TokenKeeperModule: give exactly one of keeper (a TokenKeeper) or keeperOptions',
       );
