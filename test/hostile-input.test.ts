@@ -114,7 +114,6 @@ const SPOILED: [string, (ada: string, grace: string) => string][] = [
   ["ada's cookie twice", (ada) => `${ada}; ${ada}`],
   ["ada's and grace's cookies in one header", (ada, grace) => `${ada}; ${grace}`],
   ["grace's and ada's cookies in one header", (ada, grace) => `${grace}; other=1; ${ada}`],
-  ["ada's valid cookie in a Cookie header over 8 KiB", (ada) => `${ada}; padding=${'x'.repeat(8_200)}`],
 ];
 
 /** A GET with header lines exactly as given (an array sends one line per value), which fetch cannot send. */
@@ -337,10 +336,9 @@ describe.each(ADAPTERS)('the $name adapter under hostile input', (adapter) => {
       await app.expectBothServed();
     });
 
-    it('still reads a valid cookie in a Cookie header just under 8 KiB', async () => {
+    it("keeps ada logged in beside an app's unrelated 9,000-character cookie (it used to log her out)", async () => {
       const app = await twoUsers(adapter);
-      const header = `${app.ada.cookie}; padding=${'x'.repeat(8_000)}`;
-      expect(header.length).toBeLessThanOrEqual(8_192);
+      const header = `${app.ada.cookie}; padding=${'x'.repeat(9_000)}`;
 
       expect(await rawGet(app.url, '/me', { cookie: header })).toMatchObject({ status: 200, body: { userId: USER_IDS.ada } });
     });

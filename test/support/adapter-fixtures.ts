@@ -15,7 +15,8 @@ import { afterEach } from 'vitest';
 // Framework-neutral fixtures shared by the tests of every server adapter (Express, Koa, Fastify, NestJS on both platforms).
 
 export const SECRET = 'a-cookie-secret-of-at-least-32-characters';
-export const COOKIE_NAME = 'tk.sid';
+/** The default name behind HTTPS (secure, path /, no domain): the browser refuses it from a sibling domain. */
+export const COOKIE_NAME = '__Host-tk.sid';
 
 type User = 'ada' | 'grace';
 const PASSWORDS = { ada: 'ada-password-1', grace: 'grace-password-2' } as const;
@@ -156,7 +157,8 @@ export class Browser {
     const setCookies = response.headers.getSetCookie();
     for (const header of setCookies) {
       const pair = header.split(';')[0]!;
-      if (!pair.startsWith(`${COOKIE_NAME}=`)) continue;
+      // The default name, or the plain one an app on plain HTTP (secure: false) gets.
+      if (!pair.startsWith(`${COOKIE_NAME}=`) && !pair.startsWith('tk.sid=')) continue;
       this.cookie = /Max-Age=0/i.test(header) ? undefined : pair;
     }
     let parsed: unknown = text;

@@ -20,10 +20,31 @@ function cookieValue(setCookie: string): string {
 describe('SessionCookie', () => {
   const cookie = new SessionCookie({ secret: SECRET });
 
-  it('issues a random 128-bit id in an HttpOnly, SameSite=Lax, Secure cookie', () => {
+  it("keeps a user logged in beside an app's unrelated 9,000-character cookie (only our own cookie's size is capped)", () => {
+    const { id, header } = cookie.issue();
+    expect(cookie.read(`${cookieValue(header)}; analytics=${'x'.repeat(9_000)}`)).toBe(id);
+  });
+
+  it("refuses a path or domain that would inject an attribute (path: '/; Domain=evil.example')", () => {
+    expect(() => new SessionCookie({ secret: SECRET, path: '/; Domain=evil.example' })).toThrow(
+      new TypeError("session cookie: path must start with '/' and hold no ';', spaces or control characters"),
+    );
+    expect(() => new SessionCookie({ secret: SECRET, path: '/a\r\nSet-Cookie: x=1' })).toThrow(TypeError);
+    expect(() => new SessionCookie({ secret: SECRET, domain: 'example.com; Secure=false' })).toThrow(
+      new TypeError('session cookie: domain must be a host name (letters, digits, hyphens and dots)'),
+    );
+    expect(() => new SessionCookie({ secret: SECRET, name: '__Host-sid', domain: 'example.com' })).toThrow(
+      new TypeError('session cookie: a __Host- name needs secure, path / and no domain'),
+    );
+    expect(new SessionCookie({ secret: SECRET, domain: '.example.com' }).issue().header).toMatch(/; Domain=\.example\.com$/);
+  });
+
+  it('issues a random 128-bit id in an HttpOnly, SameSite=Lax, Secure cookie named __Host- (no sibling domain can set it)', () => {
     const { id, header } = cookie.issue();
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(header).toMatch(/^tk\.sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+    expect(header).toMatch(/^__Host-tk\.sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+    expect(new SessionCookie({ secret: SECRET, secure: false }).name).toBe('tk.sid'); // plain-HTTP development
+    expect(new SessionCookie({ secret: SECRET, path: '/app' }).name).toBe('tk.sid');
     expect(cookie.issue().id).not.toBe(id);
   });
 
@@ -41,10 +62,10 @@ describe('SessionCookie', () => {
       other, // signed with a secret we do not have
       tampered, // a valid signature for another id
       value.slice(0, -5), // truncated
-      `tk.sid=${id}`, // unsigned
+      `${cookie.name}=${id}`, // unsigned
       `${value}; ${value}`, // duplicated
-      `${value}; ${'x'.repeat(9_000)}`, // oversized header
-      'tk.sid=', // empty
+      `${cookie.name}=${'A'.repeat(300)}`, // a value of ours far longer than ours can be
+      `${cookie.name}=`, // empty
       undefined,
     ];
     for (const header of cases) expect(cookie.read(header)).toBeUndefined();
@@ -84,7 +105,7 @@ describe('SessionCookie', () => {
   });
 
   it('clears itself with Max-Age=0', () => {
-    expect(cookie.clear()).toBe('tk.sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0');
+    expect(cookie.clear()).toBe('__Host-tk.sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0');
   });
 });
 

@@ -125,7 +125,7 @@ describe('the tokenKeeper plugin', () => {
       app.get('/health', async () => ({ ok: true }));
     });
     const client = browser();
-    client.cookie = 'tk.sid=not-a-session';
+    client.cookie = '__Host-tk.sid=not-a-session';
 
     expect(await client.get('/health')).toMatchObject({ status: 200, body: { ok: true } });
     expect(upstream.requests).toEqual([]);

@@ -44,7 +44,7 @@ describe.each(['before', 'after'] as const)('request.upstream in an app that reg
     expect(login.status).toBe(204);
     expect(login.setCookies).toHaveLength(2);
     expect(login.setCookies).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^tk\.sid=[\w-]{22}\.[\w-]{43}; /), 'theme=dark; Path=/; SameSite=Lax']),
+      expect.arrayContaining([expect.stringMatching(/^__Host-tk\.sid=[\w-]{22}\.[\w-]{43}; /), 'theme=dark; Path=/; SameSite=Lax']),
     );
     ada.cookie = `theme=dark; ${ada.cookie}`;
     expect(await ada.get('/me')).toMatchObject({ status: 200, body: { theme: 'dark', userId: USER_IDS.ada } });
@@ -59,7 +59,10 @@ describe.each(['before', 'after'] as const)('request.upstream in an app that reg
     expect(logout.status).toBe(204);
     expect(logout.setCookies).toHaveLength(2);
     expect(logout.setCookies).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^tk\.sid=; .*Max-Age=0$/), expect.stringMatching(/^theme=; Max-Age=0; Path=\/; /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^__Host-tk\.sid=; .*Max-Age=0$/),
+        expect.stringMatching(/^theme=; Max-Age=0; Path=\/; /),
+      ]),
     );
   });
 

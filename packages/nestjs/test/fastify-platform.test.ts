@@ -43,12 +43,12 @@ describe('TokenKeeperModule on the Fastify platform', () => {
     const login = await ada.login(teletracker.credentials('ada'));
     expect(login.status).toBe(204);
     expect(login.setCookies).toEqual(
-      expect.arrayContaining(['theme=dark; Path=/', expect.stringMatching(/^tk\.sid=[\w-]{22}\.[\w-]{43}; /)]),
+      expect.arrayContaining(['theme=dark; Path=/', expect.stringMatching(/^__Host-tk\.sid=[\w-]{22}\.[\w-]{43}; /)]),
     );
     expect(login.setCookies).toHaveLength(2);
     const logout = await ada.request('POST', '/logout');
     expect(logout.setCookies).toEqual(
-      expect.arrayContaining(['theme=; Path=/; Max-Age=0', expect.stringMatching(/^tk\.sid=; .*Max-Age=0$/)]),
+      expect.arrayContaining(['theme=; Path=/; Max-Age=0', expect.stringMatching(/^__Host-tk\.sid=; .*Max-Age=0$/)]),
     );
     expect(logout.setCookies).toHaveLength(2);
   });

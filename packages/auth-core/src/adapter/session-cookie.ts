@@ -8,7 +8,11 @@ export interface SessionCookieOptions {
    * secret can be rotated by putting the new one first and dropping the old one later. Required.
    */
   secret: string | readonly string[];
-  /** Cookie name. Default `'tk.sid'`. */
+  /**
+   * Cookie name. Default `'__Host-tk.sid'` when the cookie is `secure` with path `/` and no
+   * domain (the browser then refuses the cookie from a sibling subdomain or plain HTTP), else
+   * `'tk.sid'`.
+   */
   name?: string;
   /** Send the cookie over HTTPS only. Default `true`; turn off only for plain-HTTP development. */
   secure?: boolean;
@@ -26,6 +30,11 @@ const ID_BYTES = 16; // 128 bits
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A cookie path: starts with `/`, no `;`, no white space or control characters (RFC 6265 §4.1.1). */
+const PATH_PATTERN = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+const DOMAIN_PATTERN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+/** Our own value is 66 characters; a longer one under our name is not ours (other cookies may be any size). */
+const MAX_VALUE_LENGTH = 256;
 
 /**
  * A random 128-bit session id in an HttpOnly cookie, signed with HMAC-SHA-256. Anything that
@@ -51,13 +60,25 @@ export class SessionCookie {
       throw new TypeError('session cookie: secret must be a string (or a list of strings) of at least 32 characters');
     }
     this.#secrets = secrets.map((secret) => Buffer.from(secret, 'utf8'));
-    this.name = options.name ?? 'tk.sid';
-    if (!NAME_PATTERN.test(this.name)) throw new TypeError('session cookie: name must be a valid cookie name');
     const sameSite = options.sameSite ?? 'lax';
     if (!['lax', 'strict', 'none'].includes(sameSite)) throw new TypeError("session cookie: sameSite must be 'lax', 'strict' or 'none'");
     const secure = options.secure ?? true;
     if (sameSite === 'none' && !secure) throw new TypeError("session cookie: sameSite 'none' needs secure");
-    const parts = [`Path=${options.path ?? '/'}`, 'HttpOnly', `SameSite=${sameSite[0]!.toUpperCase()}${sameSite.slice(1)}`];
+    const path = options.path ?? '/';
+    // An attribute value with ';' would add attributes of its own ('/; Domain=evil.example').
+    if (typeof path !== 'string' || !PATH_PATTERN.test(path)) {
+      throw new TypeError("session cookie: path must start with '/' and hold no ';', spaces or control characters");
+    }
+    if (options.domain !== undefined && (typeof options.domain !== 'string' || !DOMAIN_PATTERN.test(options.domain))) {
+      throw new TypeError('session cookie: domain must be a host name (letters, digits, hyphens and dots)');
+    }
+    const hostOnly = secure && path === '/' && !options.domain;
+    this.name = options.name ?? (hostOnly ? '__Host-tk.sid' : 'tk.sid');
+    if (!NAME_PATTERN.test(this.name)) throw new TypeError('session cookie: name must be a valid cookie name');
+    if (this.name.startsWith('__Host-') && !hostOnly) {
+      throw new TypeError('session cookie: a __Host- name needs secure, path / and no domain');
+    }
+    const parts = [`Path=${path}`, 'HttpOnly', `SameSite=${sameSite[0]!.toUpperCase()}${sameSite.slice(1)}`];
     if (secure) parts.push('Secure');
     if (options.domain) parts.push(`Domain=${options.domain}`);
     if (options.maxAgeMs !== undefined) {
@@ -72,7 +93,6 @@ export class SessionCookie {
   read(cookieHeader: string | readonly string[] | undefined): string | undefined {
     if (cookieHeader === undefined) return undefined;
     const header = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join('; ');
-    if (header.length > 8192) return undefined;
     let found: string | undefined;
     let count = 0;
     for (const pair of header.split(';')) {
@@ -82,7 +102,8 @@ export class SessionCookie {
       found = pair.slice(equals + 1).trim();
     }
     // Two cookies of one name may be an attacker's, planted from a sibling domain: trust neither.
-    if (count !== 1 || found === undefined) return undefined;
+    // Only our own cookie's size is capped: an app's unrelated 9,000-character cookie logs no one out.
+    if (count !== 1 || found === undefined || found.length > MAX_VALUE_LENGTH) return undefined;
     const known = this.#verified.get(found);
     if (known !== undefined) return known;
     const id = this.#verify(found);
