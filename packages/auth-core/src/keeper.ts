@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
 import { prepareRequest, sendAuthorized, withRequestTimeout } from './authorized-fetch.js';
 import { ignore, KeeperContext } from './context.js';
@@ -77,6 +78,7 @@ export class TokenKeeper<Credentials = unknown> {
     const normalized = normalizeOptions(options);
     this.protocol = normalized.protocol;
     this.#context = new KeeperContext(normalized, (key) => this.#keepAlive.cancel(key));
+    this.#identities = new LRUCache({ max: normalized.maxSessions });
     this.#keepAlive = new KeepAlive(this.#context, () => this.#renewals);
     this.#renewals = new Renewals(this.#context, (key, record) => this.#keepAlive.plan(key, record));
     if (normalized.logger) attachLogger(this, normalized.logger, normalized.keyHashSecret);
@@ -213,8 +215,8 @@ export class TokenKeeper<Credentials = unknown> {
    * A retried request must not be retried again.
    */
   async retryTokenFor(key: string, sentToken: string, answer: UpstreamAnswer, options?: CallOptions): Promise<string | undefined> {
+    if (!this.protocol.isExpirySignal(answer)) return undefined; // an answer in flight at close() stays an answer
     this.#checkOpen(key);
-    if (!this.protocol.isExpirySignal(answer)) return undefined;
     return (await this.#afterRejection(key, sentToken, options?.signal))?.tokens.accessToken;
   }
 
@@ -281,13 +283,13 @@ export class TokenKeeper<Credentials = unknown> {
     context.vault?.check(checked);
     // Logins of one key with the same credentials share one upstream login: a hundred clicks
     // make one upstream session, not ninety-nine orphans.
-    const fingerprint = createHash('sha256')
-      .update(`${options.service === true}:${JSON.stringify(checked)}`)
-      .digest('base64url');
+    const identity = createHash('sha256').update(JSON.stringify(checked)).digest('base64url');
+    const fingerprint = `${options.service === true}:${identity}`;
     const slot = context.slots.get(key, context.now());
     let running = slot.login;
     if (running?.fingerprint !== fingerprint) {
       const promise = this.#logIn(key, checked, options.service === true);
+      promise.then(() => this.#holdFor(identity, key), ignore);
       running = { fingerprint, promise };
       slot.login = running;
       const settled = () => {
@@ -296,6 +298,20 @@ export class TokenKeeper<Credentials = unknown> {
       promise.then(settled, settled);
     }
     return this.#stateOf(await untilAborted(running.promise, options.signal));
+  }
+
+  /** The keys each identity holds sessions under, oldest login first (bounded like the sessions). */
+  readonly #identities: LRUCache<string, string[]>;
+
+  /** Notes that `identity` holds `key`; past `maxSessionsPerIdentity`, its oldest session is logged out. */
+  #holdFor(identity: string, key: string): void {
+    const keys = (this.#identities.get(identity) ?? []).filter((held) => held !== key);
+    keys.push(key);
+    while (keys.length > this.#context.options.maxSessionsPerIdentity) {
+      const oldest = keys.shift()!;
+      if (!this.#context.closed) this.logout(oldest).catch(ignore);
+    }
+    this.#identities.set(identity, keys);
   }
 
   async #logIn(key: string, checked: Credentials, service: boolean): Promise<SessionRecord> {
@@ -399,6 +415,7 @@ export class TokenKeeper<Credentials = unknown> {
     this.#keepAlive.close();
     this.#renewals.abortAll(stateError('KEEPER_CLOSED'));
     context.slots.clear();
+    this.#identities.clear();
     context.vault?.clear();
     if (context.options.ownsStore) await context.options.store.close?.();
   }

@@ -19,6 +19,12 @@ export interface TokenKeeperOptions<Credentials> {
   lock?: Lock;
   /** Default 10,000. Bounds the default store and the remembered credentials. */
   maxSessions?: number;
+  /**
+   * One identity (logins with the same credentials) holds at most this many sessions in this
+   * keeper; its next login logs out its oldest, so one account logging in again and again (a
+   * fresh cookie each time) cannot push everyone else's sessions out of `maxSessions`. Default 10.
+   */
+  maxSessionsPerIdentity?: number;
   /** Credentials for a re-login when renew/refresh is refused. Default: none (the session ends with `SESSION_EXPIRED`). */
   credentials?: CredentialsProvider<Credentials>;
   /** Keep each session's login credentials, AES-256-GCM-sealed in memory, for re-login. Default `false`. */
@@ -99,6 +105,8 @@ export interface TokenKeeperLogger {
 export const DEFAULTS = {
   /** Room for a few thousand active users; an evicted session needs a new login. */
   maxSessions: 10_000,
+  /** A person's browsers and devices; far below any `maxSessions`. */
+  maxSessionsPerIdentity: 10,
   /** One minute covers a slow refresh and a retry; a quarter of the lifetime keeps short tokens from refreshing constantly. */
   refreshWindowMs: 60_000,
   /** Covers the time between reading a token and the upstream checking it. */
@@ -156,6 +164,8 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
   const raw = options as unknown as Record<string, unknown>;
   const maxSessions = duration(raw, 'maxSessions');
   if (!Number.isSafeInteger(maxSessions)) throw new TypeError('TokenKeeper: maxSessions must be an integer');
+  const perIdentity = duration(raw, 'maxSessionsPerIdentity');
+  if (!Number.isSafeInteger(perIdentity)) throw new TypeError('TokenKeeper: maxSessionsPerIdentity must be an integer');
   const concurrency = duration(raw, 'keepAliveConcurrency');
   if (!Number.isSafeInteger(concurrency)) throw new TypeError('TokenKeeper: keepAliveConcurrency must be an integer');
   if (options.credentials !== undefined && typeof options.credentials !== 'function') {
@@ -170,6 +180,7 @@ export function normalizeOptions<Credentials>(options: TokenKeeperOptions<Creden
     ownsStore: options.store === undefined,
     lock: options.lock,
     maxSessions,
+    maxSessionsPerIdentity: perIdentity,
     credentials: options.credentials,
     rememberCredentials: options.rememberCredentials ?? false,
     refreshWindowMs: duration(raw, 'refreshWindowMs', true),

@@ -118,3 +118,18 @@ describe('attacks on the keeper', () => {
     ).toThrow(new TypeError('TokenKeeper: keyHashSecret must be a string of at least 32 characters'));
   });
 });
+
+describe('one identity cannot evict everyone', () => {
+  it('200 logins by one account (a fresh cookie each, maxSessions 50) leave the victim logged in: the account keeps its newest 10', async () => {
+    const teletracker = protocolCase('refreshToken');
+    const { keeper, upstream } = await setup('refreshToken', { maxSessions: 50 });
+    const victim = keeper.session('victim');
+    await victim.login(teletracker.credentials('grace'));
+    for (let login = 0; login < 200; login++) await keeper.session(`attacker-${login}`).login(teletracker.credentials('ada'));
+    await expect.poll(() => upstream.stats.logins).toBe(201);
+    expect((await victim.fetch(teletracker.resource)).status).toBe(200);
+    expect((await keeper.session('attacker-199').state()).status).toBe('active');
+    expect((await keeper.session('attacker-189').state()).status).toBe('none'); // logged out when the 200th came
+    expect(keeper.stats.sessions).toBeLessThanOrEqual(50);
+  });
+});

@@ -232,7 +232,11 @@ describe('keep-alive', () => {
   });
 
   it('spreads the renewals of sessions logged in together over the keep-alive jitter', async () => {
-    const { keeper, upstream, clock } = await setup('sessionRenew', { keepAlive: true, keepAliveJitterMs: 20_000 });
+    const { keeper, upstream, clock } = await setup('sessionRenew', {
+      keepAlive: true,
+      keepAliveJitterMs: 20_000,
+      maxSessionsPerIdentity: 60,
+    });
     const renewedAt = new Set<number>();
     keeper.on('refresh', () => renewedAt.add(Math.floor(clock.now() / 1_000)));
     const credentials = protocolCase('sessionRenew').credentials('ada');
