@@ -1,8 +1,11 @@
 import { createServer } from 'node:http';
-import { jsonReply, listen, readBody, sendReply } from './http.js';
+import { jsonReply, listen, readBody, redirectReply, sendReply } from './http.js';
 import { type ReceivedRequest, RecordedRequests } from './requests.js';
 
-/** A loopback server that answers everything with 200 `{"ok":true}` and remembers what it got. */
+/**
+ * A loopback server that answers everything with 200 `{"ok":true}` and remembers what it got;
+ * `/redirect?to=<absolute URL>&status=<3xx>` answers that redirect instead (status default 302).
+ */
 export interface RecordingServer {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
   readonly url: string;
@@ -25,7 +28,9 @@ export async function startRecordingServer(): Promise<RecordingServer> {
   const recorded = new RecordedRequests();
   const server = createServer((req, res) => {
     recorded.add(req, Date.now());
-    void readBody(req).then(() => sendReply(res, jsonReply(200, { ok: true }), Date.now()));
+    const url = new URL(req.url ?? '/', 'http://recording.invalid');
+    const reply = url.pathname === '/redirect' ? redirectReply(url.searchParams) : jsonReply(200, { ok: true });
+    void readBody(req).then(() => sendReply(res, reply, Date.now()));
   });
   const port = await listen(server);
   let closing: Promise<void> | undefined;
