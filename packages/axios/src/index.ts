@@ -44,9 +44,6 @@ export type InstallOptions<Credentials = unknown> =
 
 type AdapterSetting = AxiosRequestConfig['adapter'];
 
-/** Our wrappers, each with the adapter setting it wraps: a reused config is wrapped once, not twice. */
-const wrapped = new WeakMap<AxiosAdapter, AdapterSetting>();
-
 /**
  * Makes an axios instance send the session's token to the protocol's origin, and refresh and
  * retry once when the upstream answers with the protocol's expiry signal. Returns `uninstall()`.
@@ -67,6 +64,10 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   const fixedKey = 'session' in options ? options.session.key : undefined;
   const keyOf = 'keeper' in options && options.sessionKey ? options.sessionKey : defaultSessionKey;
   const { protocol } = keeper;
+  /** This install's wrappers, each with the adapter setting it wraps: a reused config is wrapped once. */
+  const wrapped = new WeakMap<AxiosAdapter, AdapterSetting>();
+  /** Marks a config this install has authorized, so another layer of the same install passes it on. */
+  const authorized = Symbol('tokenkeeper.authorized');
 
   /** Sends `config` through `adapter` with `token` on every hop that has not left the origin. */
   const send = (adapter: AxiosAdapter, config: InternalAxiosRequestConfig, url: string, token: string): Promise<Outcome> => {
@@ -75,7 +76,8 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     const authorize = (hop: InternalAxiosRequestConfig) => {
       const withToken = new AxiosHeaders(hop.headers);
       for (const [name, value] of headers) withToken.set(name, value);
-      return { ...hop, headers: withToken, beforeRedirect: stripAfterLeaving(hop.beforeRedirect, keeper, protocol.header) };
+      const beforeRedirect = stripAfterLeaving(hop.beforeRedirect, keeper, protocol.header);
+      return { ...hop, headers: withToken, beforeRedirect, [authorized]: true };
     };
     if (adapter === fetchAdapterFor(config)) return followByHand(adapter, config, url, authorize, (hop) => keeper.authorizes(hop));
     return settle(adapter(authorize(config)));
@@ -85,7 +87,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     const dispatch: AxiosAdapter = async (config) => {
       const adapter = axios.getAdapter(setting, config);
       const url = fullPathOf(config);
-      if (config.tokenKeeper?.skipAuth || !keeper.authorizes(url)) return adapter(config);
+      if (config.tokenKeeper?.skipAuth || authorized in config || !keeper.authorizes(url)) return adapter(config);
       const key = fixedKey ?? sessionKeyOf(keyOf(config));
       if (key === undefined) throw new AuthError('NOT_LOGGED_IN', AUTH_ERROR_MESSAGES.NOT_LOGGED_IN);
       const signal = config.signal instanceof AbortSignal ? config.signal : undefined;

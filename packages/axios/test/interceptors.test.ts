@@ -385,6 +385,35 @@ describe('one service session', () => {
   });
 });
 
+describe('configs sent again, and two installs on one instance', () => {
+  const teletracker = protocolCase('refreshToken');
+
+  it('authorizes a config handed back and sent again once, and still retries it only once', async () => {
+    const { api, keeper, upstream } = await withShared(teletracker);
+    await keeper.session('ada').login(teletracker.credentials('ada'));
+    upstream.faults.next('api', 'status500');
+    const error = (await rejection(() => api.get('/whoami', as('ada')))) as unknown as AxiosError;
+    upstream.stats.reset();
+    upstream.faults.next('api', 'expired', { count: 3 });
+    const again = (await rejection(() => api.request(error.config!))) as unknown as AxiosError;
+    expect(again.response?.status).toBe(401);
+    expect(upstream.stats.apiCalls).toBe(2);
+    expect(upstream.stats.refreshes).toBe(1);
+  });
+
+  it('gives each of two keepers’ upstreams its own token through one instance', async () => {
+    const first = await setup('refreshToken');
+    const second = await setup('refreshToken');
+    await first.keeper.session('ada').login(teletracker.credentials('ada'));
+    await second.keeper.session('ada').login(teletracker.credentials('grace'));
+    const api = axios.create();
+    installTokenKeeper(api, { keeper: first.keeper });
+    installTokenKeeper(api, { keeper: second.keeper });
+    expect((await api.get(`${first.upstream.url}/whoami`, as('ada'))).data).toEqual({ userId: 1 });
+    expect((await api.get(`${second.upstream.url}/whoami`, as('ada'))).data).toEqual({ userId: 2 });
+  });
+});
+
 describe('uninstall', () => {
   it('ejects its interceptor and leaves the instance’s own interceptors working', async () => {
     const { upstream, keeper } = await setup('refreshToken');
