@@ -60,9 +60,11 @@ type AdapterSetting = AxiosRequestConfig['adapter'];
  * const { data } = await api.get('/reports/call-data', { tokenKeeper: { sessionKey: user.id } });
  */
 export function installTokenKeeper<Credentials>(instance: AxiosInstance, options: InstallOptions<Credentials>): () => void {
-  const keeper = 'session' in options ? options.session.keeper : options.keeper;
+  const keeper = 'session' in options ? options.session?.keeper : options?.keeper;
+  if (typeof keeper?.authorizes !== 'function') throw new TypeError('installTokenKeeper: options.session or options.keeper must be given');
   const fixedKey = 'session' in options ? options.session.key : undefined;
-  const keyOf = 'keeper' in options && options.sessionKey ? options.sessionKey : defaultSessionKey;
+  const keyOf = 'keeper' in options && options.sessionKey !== undefined ? options.sessionKey : defaultSessionKey;
+  if (typeof keyOf !== 'function') throw new TypeError('installTokenKeeper: options.sessionKey must be a function');
   const { protocol } = keeper;
   /** This install's wrappers, each with the adapter setting it wraps: a reused config is wrapped once. */
   const wrapped = new WeakMap<AxiosAdapter, AdapterSetting>();

@@ -414,6 +414,21 @@ describe('configs sent again, and two installs on one instance', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses options without a session or keeper with a TypeError naming them', () => {
+    expect(() => installTokenKeeper(axios.create(), {} as never)).toThrow(
+      new TypeError('installTokenKeeper: options.session or options.keeper must be given'),
+    );
+  });
+
+  it('refuses a sessionKey that is not a function with a TypeError naming it', async () => {
+    const { keeper } = await setup('refreshToken');
+    expect(() => installTokenKeeper(axios.create(), { keeper, sessionKey: 'ada' as never })).toThrow(
+      new TypeError('installTokenKeeper: options.sessionKey must be a function'),
+    );
+  });
+});
+
 describe('uninstall', () => {
   it('ejects its interceptor and leaves the instance’s own interceptors working', async () => {
     const { upstream, keeper } = await setup('refreshToken');
