@@ -240,6 +240,27 @@ describe('where the token goes, decided at dispatch', () => {
     expect(second!.headers['x-auth-token']).toBe(first!.headers['x-auth-token']);
   });
 
+  it('hands a redirect back unfollowed with the fetch adapter when maxRedirects is 0', async () => {
+    const { upstream, keeper } = await withCustomHeader();
+    const foreign = await foreignServer();
+    const api = axios.create({ baseURL: upstream.url, adapter: 'fetch', maxRedirects: 0, validateStatus: () => true });
+    installTokenKeeper(api, { keeper });
+    const answer = await api.get(redirect('', `${foreign.url}/landing`, 307), as('ada'));
+    expect(answer.status).toBe(307);
+    expect(foreign.requests).toHaveLength(0);
+  });
+
+  it('retries an expiry signal once with a new token through the fetch adapter as well', async () => {
+    const { api, keeper, upstream } = await withShared(teletracker);
+    api.defaults.adapter = 'fetch';
+    await keeper.session('ada').login(teletracker.credentials('ada'));
+    const before = await keeper.session('ada').token();
+    upstream.faults.next('api', 'expired');
+    expect((await api.get('/whoami', as('ada'))).data).toEqual({ userId: 1 });
+    expect(upstream.stats.apiCalls).toBe(2);
+    expect(upstream.requests.at(-1)!.authorization).not.toContain(before);
+  });
+
   it.each(['http', 'fetch'] as const)(
     'never sends the token again once a redirect chain left the origin and came back (%s adapter)',
     async (adapter) => {
