@@ -240,6 +240,20 @@ describe('where the token goes, decided at dispatch', () => {
     expect(second!.headers['x-auth-token']).toBe(first!.headers['x-auth-token']);
   });
 
+  it('follows a POST’s 307 with its body and a 303 as a GET, keeping the token home (fetch adapter)', async () => {
+    const { upstream, keeper } = await withCustomHeader();
+    const api = axios.create({ baseURL: upstream.url, adapter: 'fetch' });
+    installTokenKeeper(api, { keeper });
+    await api.post(redirect('', `${upstream.url}/public`, 303), 'payload', as('ada'));
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'GET', path: '/public' });
+    expect(upstream.requests.at(-1)!.headers['content-type']).toBeUndefined();
+    expect(upstream.requests.at(-1)!.headers['x-auth-token']).toMatch(/^Bearer /);
+    await api.post(redirect('', `${upstream.url}/public`, 307), 'payload', { ...as('ada'), validateStatus: () => true });
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/public' });
+    expect(upstream.requests.at(-1)!.headers['content-length']).toBe('7');
+    expect(upstream.requests.at(-1)!.headers['x-auth-token']).toMatch(/^Bearer /);
+  });
+
   it('hands a redirect back unfollowed with the fetch adapter when maxRedirects is 0', async () => {
     const { upstream, keeper } = await withCustomHeader();
     const foreign = await foreignServer();

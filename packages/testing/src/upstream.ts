@@ -179,6 +179,7 @@ function commonRoutes(): Route[] {
       path: '/redirect',
       handle: ({ query }) => redirectReply(query),
     },
+    { method: 'POST', path: '/redirect', handle: ({ query }) => redirectReply(query) },
   ];
 }
 
