@@ -176,16 +176,18 @@ function upstreamAnswer(response: AxiosResponse) {
 /**
  * Resolves or rejects as the adapter did, with the caller's config (which never held the token)
  * in place of the one that was sent, and the sent request (its headers hold the token) kept out
- * of `toJSON()` and `util.inspect`.
+ * of `toJSON()` and `util.inspect` on the error and the response alike.
  */
 function handBack(outcome: Outcome, config: InternalAxiosRequestConfig): AxiosResponse {
   const { response, error } = outcome;
-  if (response) response.config = config;
+  if (response) {
+    response.config = config;
+    hide(response, 'request');
+  }
   if (isSettledResponse(outcome)) return outcome.response;
   if (axios.isAxiosError(error)) {
     error.config = config;
     hide(error, 'request');
-    if (error.response) hide(error.response, 'request');
   }
   throw error;
 }
