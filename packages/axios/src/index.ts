@@ -1,5 +1,13 @@
 import { AUTH_ERROR_MESSAGES, AuthError, type Session, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
-import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import axios, {
+  type AxiosAdapter,
+  AxiosHeaders,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import { discard, followByHand, isSettledResponse, type Outcome, settle } from './redirects.js';
 
 /** tokenkeeper's settings on one axios request: `axios.get(url, { tokenKeeper: { sessionKey: user.id } })`. */
 export interface TokenKeeperRequestConfig {
@@ -7,10 +15,7 @@ export interface TokenKeeperRequestConfig {
   sessionKey?: string;
   /** Send this request as it is: no token, no refresh, no retry. Default `false`. */
   skipAuth?: boolean;
-  /**
-   * `false`: hand an expiry signal back instead of refreshing and retrying. The interceptor sets
-   * it on its own one retry, so a second rejection is never retried. Default `true`.
-   */
+  /** `false`: hand an expiry signal back instead of refreshing and retrying. Default `true`. */
   retry?: boolean;
 }
 
@@ -30,31 +35,24 @@ export type InstallOptions<Credentials = unknown> =
   | {
       keeper: TokenKeeper<Credentials>;
       /**
-       * The session key of a request. Default: `config.tokenKeeper.sessionKey`. A request to the
-       * upstream without a key fails with `NOT_LOGGED_IN` rather than going out without a token.
+       * The session key of a request, read from its final config. Default:
+       * `config.tokenKeeper.sessionKey`. A request to the upstream without a key fails with
+       * `NOT_LOGGED_IN` rather than going out without a token.
        */
       sessionKey?: (config: InternalAxiosRequestConfig) => string | undefined;
     };
 
-/** What a request carried: the session and the token, so a rejection renews that very token. */
-interface Sent {
-  key: string;
-  token: string;
-}
-
-const SENT = Symbol('tokenkeeper.sent');
-type TrackedConfig = InternalAxiosRequestConfig & { [SENT]?: Sent };
-
-const guards = new WeakSet<object>();
+type AdapterSetting = AxiosRequestConfig['adapter'];
 
 /**
  * Makes an axios instance send the session's token to the protocol's origin, and refresh and
- * retry once when the upstream answers with the protocol's expiry signal. Returns `uninstall()`,
- * which ejects both interceptors. One instance serves every user: pick the session per request
- * with `{ tokenKeeper: { sessionKey } }`, no `axios.create` per request.
+ * retry once when the upstream answers with the protocol's expiry signal. Returns `uninstall()`.
+ * One instance serves every user: pick the session per request with
+ * `{ tokenKeeper: { sessionKey } }`, no `axios.create` per request.
  *
- * The keeper's own login and refresh calls go through `fetch`, never through axios, so they
- * cannot pass these interceptors and cannot loop.
+ * The token is attached at dispatch time, inside the request's adapter, from the final config:
+ * interceptors that run later (those registered before this one) cannot send it elsewhere, and
+ * errors and responses keep a config without it.
  *
  * @example
  * const api = axios.create({ baseURL: keeper.protocol.baseUrl });
@@ -62,116 +60,141 @@ const guards = new WeakSet<object>();
  * const { data } = await api.get('/reports/call-data', { tokenKeeper: { sessionKey: user.id } });
  */
 export function installTokenKeeper<Credentials>(instance: AxiosInstance, options: InstallOptions<Credentials>): () => void {
-  const keeper = 'session' in options ? options.session.keeper : options.keeper;
+  const keeper = 'session' in options ? options.session?.keeper : options?.keeper;
+  if (typeof keeper?.authorizes !== 'function') throw new TypeError('installTokenKeeper: options.session or options.keeper must be given');
   const fixedKey = 'session' in options ? options.session.key : undefined;
-  const keyOf = 'keeper' in options && options.sessionKey ? options.sessionKey : defaultSessionKey;
+  const keyOf = 'keeper' in options && options.sessionKey !== undefined ? options.sessionKey : defaultSessionKey;
+  if (typeof keyOf !== 'function') throw new TypeError('installTokenKeeper: options.sessionKey must be a function');
   const { protocol } = keeper;
-  const tokenHeaders = headerNamesOf(protocol);
+  /** This install's wrappers, each with the adapter setting it wraps: a reused config is wrapped once. */
+  const wrapped = new WeakMap<AxiosAdapter, AdapterSetting>();
+  /** Marks a config this install has authorized, so another layer of the same install passes it on. */
+  const authorized = Symbol('tokenkeeper.authorized');
 
-  const forUpstream = (config: InternalAxiosRequestConfig): boolean => originOfRequest(config) === protocol.origin;
-
-  const attachToken = async (config: TrackedConfig): Promise<InternalAxiosRequestConfig> => {
-    delete config[SENT]; // a retry or a reused config: only what this request sends counts
-    if (config.tokenKeeper?.skipAuth || !forUpstream(config)) return config;
-    const key = fixedKey ?? sessionKeyOf(keyOf(config));
-    if (key === undefined) throw new AuthError('NOT_LOGGED_IN', AUTH_ERROR_MESSAGES.NOT_LOGGED_IN);
-    const token = await keeper.token(key, { signal: abortSignalOf(config) });
+  /** Sends `config` through `adapter` with `token` on every hop that has not left the origin. */
+  const send = (adapter: AxiosAdapter, config: InternalAxiosRequestConfig, url: string, token: string): Promise<Outcome> => {
     const headers = new Headers();
     protocol.authorize(headers, token);
-    for (const [name, value] of headers) config.headers.set(name, value);
-    config[SENT] = { key, token };
-    config.beforeRedirect = keepTokenHome(config.beforeRedirect, protocol.origin, tokenHeaders);
+    const authorize = (hop: InternalAxiosRequestConfig) => {
+      const withToken = new AxiosHeaders(hop.headers);
+      for (const [name, value] of headers) withToken.set(name, value);
+      const beforeRedirect = stripAfterLeaving(hop.beforeRedirect, keeper, protocol.header);
+      return { ...hop, headers: withToken, beforeRedirect, [authorized]: true };
+    };
+    if (adapter === fetchAdapterFor(config)) return followByHand(adapter, config, url, authorize, (hop) => keeper.authorizes(hop));
+    return settle(adapter(authorize(config)));
+  };
+
+  const dispatchThrough = (setting: AdapterSetting): AxiosAdapter => {
+    const dispatch: AxiosAdapter = async (config) => {
+      const adapter = axios.getAdapter(setting, config);
+      const url = fullPathOf(config);
+      if (config.tokenKeeper?.skipAuth || authorized in config || !keeper.authorizes(url)) return adapter(config);
+      const key = fixedKey ?? sessionKeyOf(keyOf(config));
+      if (key === undefined) throw new AuthError('NOT_LOGGED_IN', AUTH_ERROR_MESSAGES.NOT_LOGGED_IN);
+      const signal = config.signal instanceof AbortSignal ? config.signal : undefined;
+      const token = await keeper.token(key, { signal });
+      let outcome = await send(adapter, config, url, token);
+      const answer = outcome.response;
+      if (answer && config.tokenKeeper?.retry !== false) {
+        const retryToken = await keeper.retryTokenFor(key, token, upstreamAnswer(answer), { signal });
+        if (retryToken !== undefined) {
+          discard(answer);
+          outcome = await send(adapter, config, url, retryToken);
+        }
+      }
+      return handBack(outcome, config);
+    };
+    wrapped.set(dispatch, setting);
+    return dispatch;
+  };
+
+  const requestId = instance.interceptors.request.use((config) => {
+    const setting = typeof config.adapter === 'function' && wrapped.has(config.adapter) ? wrapped.get(config.adapter) : config.adapter;
+    config.adapter = dispatchThrough(setting ?? instance.defaults.adapter);
     return config;
-  };
-
-  /** The one retry after an expiry signal, or `undefined` when this answer is to be handed back. */
-  const retryOnce = async (config: TrackedConfig | undefined, answer: AxiosResponse | undefined) => {
-    const sent = config?.[SENT];
-    if (!config || !answer || !sent || config.tokenKeeper?.retry === false) return undefined;
-    if (!protocol.isExpirySignal({ status: answer.status, headers: toHeaders(answer.headers) })) return undefined;
-    // undefined: the keeper hands this rejection back (a fresh token turned away is a permission answer).
-    if ((await keeper.renewAfterRejection(sent.key, sent.token, { signal: abortSignalOf(config) })) === undefined) return undefined;
-    return instance.request({ ...config, tokenKeeper: { ...config.tokenKeeper, retry: false } });
-  };
-
-  const requestId = instance.interceptors.request.use(attachToken);
-  const responseId = instance.interceptors.response.use(
-    async (response) => (isResponse(response) && (await retryOnce(response.config, response))) || response,
-    async (error: unknown) => {
-      const failed = error as { config?: TrackedConfig; response?: AxiosResponse } | null;
-      const retried = typeof failed === 'object' && failed !== null ? await retryOnce(failed.config, failed.response) : undefined;
-      if (retried === undefined) throw error;
-      return retried;
-    },
-  );
+  });
 
   return function uninstall() {
     instance.interceptors.request.eject(requestId);
-    instance.interceptors.response.eject(responseId);
   };
-}
-
-const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:\/\//i;
-
-/**
- * The origin a request goes to, as axios resolves it: an absolute `url` (unless
- * `allowAbsoluteUrls` is off), else `baseURL`. Only the origin matters here, so this skips
- * `instance.getUri()`, which merges the whole config again on every request.
- */
-function originOfRequest(config: InternalAxiosRequestConfig): string | undefined {
-  const url = config.url ?? '';
-  const absolute = ABSOLUTE_URL.test(url) && config.allowAbsoluteUrls !== false ? url : config.baseURL;
-  try {
-    return absolute ? new URL(absolute).origin : undefined;
-  } catch {
-    return undefined; // no absolute URL: axios cannot send it either, and no token goes out
-  }
 }
 
 function defaultSessionKey(config: InternalAxiosRequestConfig): string | undefined {
   return config.tokenKeeper?.sessionKey;
 }
 
-/** The header names `protocol.authorize` writes, found once at install. */
-function headerNamesOf(protocol: Pick<TokenKeeper['protocol'], 'authorize'>): string[] {
-  const probe = new Headers();
-  protocol.authorize(probe, 'probe');
-  return [...probe.keys()];
+const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/** The URL the adapter will send to, resolved as axios's `buildFullPath` does (params change no origin). */
+function fullPathOf(config: InternalAxiosRequestConfig): string {
+  const url = config.url ?? '';
+  const { baseURL } = config;
+  if (!baseURL || (ABSOLUTE_URL.test(url) && config.allowAbsoluteUrls !== false)) return url;
+  return url ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : baseURL;
 }
 
-/**
- * Wraps the request's `beforeRedirect` (Node's http adapter) so the token headers are dropped
- * whenever a redirect leaves the protocol's origin, whatever header the protocol uses.
- */
-function keepTokenHome(
-  hook: InternalAxiosRequestConfig['beforeRedirect'],
-  origin: string,
-  tokenHeaders: readonly string[],
-): InternalAxiosRequestConfig['beforeRedirect'] {
-  if (hook && guards.has(hook)) return hook;
-  const guard: NonNullable<InternalAxiosRequestConfig['beforeRedirect']> = (options, responseDetails, requestDetails) => {
-    hook?.(options, responseDetails, requestDetails);
-    if (originOf(options.href) === origin) return;
-    const headers = options.headers as Record<string, unknown> | undefined;
-    if (!headers) return;
-    for (const name of Object.keys(headers)) {
-      if (tokenHeaders.includes(name.toLowerCase())) delete headers[name];
-    }
-  };
-  guards.add(guard);
-  return guard;
-}
-
-function originOf(href: unknown): string | undefined {
+/** axios's `fetch` adapter for this config, which follows redirects by itself unless told not to. */
+function fetchAdapterFor(config: InternalAxiosRequestConfig): AxiosAdapter | undefined {
   try {
-    return new URL(String(href)).origin;
+    return axios.getAdapter('fetch', config);
   } catch {
-    return undefined;
+    return undefined; // no fetch on this platform
   }
 }
 
-function isResponse(value: unknown): value is AxiosResponse {
-  return typeof value === 'object' && value !== null && 'status' in value && 'headers' in value && 'config' in value;
+/**
+ * Wraps `beforeRedirect` (Node's http adapter) so the token header is dropped on every hop once
+ * one hop has left the origin, even when a later hop comes back (axios only compares each hop
+ * with the one before it).
+ */
+function stripAfterLeaving(
+  hook: InternalAxiosRequestConfig['beforeRedirect'],
+  keeper: Pick<TokenKeeper, 'authorizes'>,
+  header: string,
+): InternalAxiosRequestConfig['beforeRedirect'] {
+  let left = false;
+  return (options, responseDetails, requestDetails) => {
+    hook?.(options, responseDetails, requestDetails);
+    left ||= !keeper.authorizes(String(options.href));
+    const headers = options.headers as Record<string, unknown> | undefined;
+    if (!left || !headers) return;
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === header) delete headers[name];
+  };
+}
+
+/** What core's expiry check reads; the headers are copied only if the protocol asks for them. */
+function upstreamAnswer(response: AxiosResponse) {
+  return {
+    status: response.status,
+    get headers() {
+      return toHeaders(response.headers);
+    },
+  };
+}
+
+/**
+ * Resolves or rejects as the adapter did, with the caller's config (which never held the token)
+ * in place of the one that was sent, and the sent request (its headers hold the token) kept out
+ * of `toJSON()` and `util.inspect` on the error and the response alike.
+ */
+function handBack(outcome: Outcome, config: InternalAxiosRequestConfig): AxiosResponse {
+  const { response, error } = outcome;
+  if (response) {
+    response.config = config;
+    hide(response, 'request');
+  }
+  if (isSettledResponse(outcome)) return outcome.response;
+  if (axios.isAxiosError(error)) {
+    error.config = config;
+    hide(error, 'request');
+  }
+  throw error;
+}
+
+function hide(target: object, property: string): void {
+  if (!Object.hasOwn(target, property)) return;
+  Object.defineProperty(target, property, { value: Reflect.get(target, property), enumerable: false, writable: true, configurable: true });
 }
 
 function toHeaders(source: AxiosResponse['headers'] | undefined): Headers {
@@ -187,8 +210,4 @@ function toHeaders(source: AxiosResponse['headers'] | undefined): Headers {
     }
   }
   return headers;
-}
-
-function abortSignalOf(config: InternalAxiosRequestConfig): AbortSignal | undefined {
-  return config.signal instanceof AbortSignal ? config.signal : undefined;
 }

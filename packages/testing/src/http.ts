@@ -17,6 +17,20 @@ export function jsonReply(status: number, value: unknown, headers: Record<string
   return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
 }
 
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The answer to `/redirect?to=<absolute URL>&status=<3xx>` (status default 302), which both fake
+ * servers serve so that redirect chains can leave an origin and come back.
+ */
+export function redirectReply(query: URLSearchParams): Reply {
+  const target = query.get('to');
+  const status = Number(query.get('status') ?? 302);
+  if (!target || !URL.canParse(target)) return textReply(400, 'to= must be an absolute URL');
+  if (!REDIRECT_STATUSES.has(status)) return textReply(400, 'status= must be 301, 302, 303, 307 or 308');
+  return { status, headers: { location: target }, body: '' };
+}
+
 export function textReply(status: number, body: string, contentType = 'text/plain; charset=utf-8'): Reply {
   return { status, headers: { 'content-type': contentType }, body };
 }

@@ -1,11 +1,10 @@
 import { createServer } from 'node:http';
-import { jsonReply, listen, readBody, sendReply } from './http.js';
+import { jsonReply, listen, readBody, redirectReply, sendReply } from './http.js';
 import { type ReceivedRequest, RecordedRequests } from './requests.js';
 
 /**
- * A loopback server that answers everything with 200 `{"ok":true}` and remembers what it got; a
- * request with `?bounce=<absolute URL>` is answered 307 to that URL instead (a CDN or a hostile
- * host sending the client back, body and all).
+ * A loopback server that answers everything with 200 `{"ok":true}` and remembers what it got;
+ * `/redirect?to=<absolute URL>&status=<3xx>` answers that redirect instead (status default 302).
  */
 export interface RecordingServer {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -29,8 +28,8 @@ export async function startRecordingServer(): Promise<RecordingServer> {
   const recorded = new RecordedRequests();
   const server = createServer((req, res) => {
     recorded.add(req, Date.now());
-    const bounce = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('bounce');
-    const reply = bounce && URL.canParse(bounce) ? { status: 307, headers: { location: bounce }, body: '' } : jsonReply(200, { ok: true });
+    const url = new URL(req.url ?? '/', 'http://recording.invalid');
+    const reply = url.pathname === '/redirect' ? redirectReply(url.searchParams) : jsonReply(200, { ok: true });
     void readBody(req).then(() => sendReply(res, reply, Date.now()));
   });
   const port = await listen(server);

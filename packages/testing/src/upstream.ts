@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Clock } from '@tokenkeeper/auth-core';
 import { type ArmedFault, breakConnection, type FaultControl, FaultQueue, faultReply, isShapeFault } from './faults.js';
-import { bearerToken, jsonReply, listen, type Reply, readBody, sendReply, textReply } from './http.js';
+import { bearerToken, jsonReply, listen, type Reply, readBody, redirectReply, sendReply, textReply } from './http.js';
 import { type FakeProtocol, type FakeUpstreamOptions, finite, resolveOptions } from './options.js';
 import { basicAuthProtocol } from './protocols/basic-auth.js';
 import { type ProtocolDefinition, type RequestContext, type Route, type UpstreamState, userById } from './protocols/protocol.js';
@@ -182,12 +182,9 @@ function commonRoutes(): Route[] {
     {
       method: 'GET',
       path: '/redirect',
-      handle: ({ query }) => {
-        const target = query.get('to');
-        if (!target || !URL.canParse(target)) return textReply(400, 'to= must be an absolute URL');
-        return { status: 302, headers: { location: target }, body: '' };
-      },
+      handle: ({ query }) => redirectReply(query),
     },
+    { method: 'POST', path: '/redirect', handle: ({ query }) => redirectReply(query) },
   ];
 }
 

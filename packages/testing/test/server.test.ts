@@ -150,6 +150,17 @@ describe('fake upstream server', () => {
       expect((await fetch(`${upstream.url}/redirect?to=/relative`, { redirect: 'manual' })).status).toBe(400);
     });
 
+    it('answers GET /redirect?status=307 with that status, and refuses a status that is no redirect with 400', async () => {
+      const upstream = await start({ protocol: 'refreshToken' });
+      const to = encodeURIComponent('http://127.0.0.1:9/elsewhere');
+      const res = await fetch(`${upstream.url}/redirect?status=307&to=${to}`, { redirect: 'manual' });
+      expect(res.status).toBe(307);
+      expect(res.headers.get('location')).toBe('http://127.0.0.1:9/elsewhere');
+      const refused = await fetch(`${upstream.url}/redirect?status=200&to=${to}`, { redirect: 'manual' });
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toBe('status= must be 301, 302, 303, 307 or 308');
+    });
+
     it('answers 404 to an unknown path and 405 to a known path with the wrong method', async () => {
       const upstream = await start({ protocol: 'refreshToken' });
       expect((await fetch(`${upstream.url}/nope`)).status).toBe(404);
@@ -183,6 +194,15 @@ describe('fake upstream server', () => {
       const recorder = await track(startRecordingServer());
       await fetch(`${upstream.url}/redirect?to=${encodeURIComponent(`${recorder.url}/landing`)}`);
       expect(recorder.requests).toMatchObject([{ method: 'GET', path: '/landing' }]);
+    });
+    it('redirects /redirect?to=<url>&status=<3xx> as the fake upstream does, and records that request too', async () => {
+      const recorder = await track(startRecordingServer());
+      const res = await fetch(`${recorder.url}/redirect?status=308&to=${encodeURIComponent('http://127.0.0.1:9/back')}`, {
+        redirect: 'manual',
+      });
+      expect(res.status).toBe(308);
+      expect(res.headers.get('location')).toBe('http://127.0.0.1:9/back');
+      expect(recorder.requests).toMatchObject([{ method: 'GET', path: expect.stringMatching(/^\/redirect\?/) }]);
     });
   });
 
