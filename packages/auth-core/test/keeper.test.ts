@@ -69,7 +69,9 @@ describe('where tokens go', () => {
       const session = keeper.session('ada');
       await session.login(ada);
       const back = `${upstream.url}/whoami?via=cdn`;
-      const response = await session.fetch(`/redirect?to=${encodeURIComponent(`${cdn.url}/redirect?status=307&to=${encodeURIComponent(back)}`)}`);
+      const response = await session.fetch(
+        `/redirect?to=${encodeURIComponent(`${cdn.url}/redirect?status=307&to=${encodeURIComponent(back)}`)}`,
+      );
       await response.body?.cancel();
       const reentries = upstream.requests.filter((request) => request.path === '/whoami?via=cdn');
       expect(reentries.length).toBeGreaterThan(0);
