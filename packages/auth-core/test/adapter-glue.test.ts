@@ -25,6 +25,28 @@ describe('SessionCookie', () => {
     expect(cookie.read(`${cookieValue(header)}; analytics=${'x'.repeat(9_000)}`)).toBe(id);
   });
 
+  it('ends a session at its absolute lifetime whatever the browser kept, and the signed issue time cannot be moved', () => {
+    let now = 1_700_000_000_000;
+    const timed = new SessionCookie({ secret: SECRET, absoluteLifetimeMs: 8 * 3_600_000 }, () => now);
+    const { id, header } = timed.issue();
+    const value = cookieValue(header);
+    expect(value).toMatch(/^__Host-tk\.sid=[A-Za-z0-9_-]{22}\.[0-9a-z]+\.[A-Za-z0-9_-]{43}$/);
+    now += 8 * 3_600_000 - 1_000;
+    expect(timed.read(value)).toBe(id);
+    const [name, rest] = value.split('=');
+    const [sid, , signature] = rest!.split('.');
+    const moved = `${name}=${sid}.${Math.floor(now / 1000).toString(36)}.${signature}`; // a fresher issue time, same signature
+    now += 2_000;
+    expect(timed.read(value)).toBeUndefined();
+    expect(timed.read(moved)).toBeUndefined();
+    // A cookie of the other shape is no session either way.
+    expect(cookie.read(value)).toBeUndefined();
+    expect(timed.read(cookieValue(cookie.issue().header))).toBeUndefined();
+    expect(() => new SessionCookie({ secret: SECRET, absoluteLifetimeMs: 10 })).toThrow(
+      new TypeError('session cookie: absoluteLifetimeMs must be at least 1000 (one second)'),
+    );
+  });
+
   it("refuses a path or domain that would inject an attribute (path: '/; Domain=evil.example')", () => {
     expect(() => new SessionCookie({ secret: SECRET, path: '/; Domain=evil.example' })).toThrow(
       new TypeError("session cookie: path must start with '/' and hold no ';', spaces or control characters"),

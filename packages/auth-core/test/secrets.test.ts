@@ -111,6 +111,19 @@ describe.each(PROTOCOLS)('an upstream that echoes the request in its error answe
     }
   });
 
+  it('hands an API error that echoes the token to the caller as the Response it is, and reports nothing of it', async () => {
+    const { keeper, upstream } = await setup(protocol.name, { errorBodyPreview: true });
+    const reported: unknown[] = [];
+    keeper.on('error', (event) => reported.push(event));
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    upstream.faults.next('api', 'echoRequest');
+    const answer = await session.fetch(protocol.resource);
+    expect(answer.status).toBe(500);
+    await answer.body?.cancel();
+    expect(reported).toEqual([]);
+  });
+
   it.each(endpoints)(
     'with errorBodyPreview, keeps a %s error body with every secret of the call redacted, and never in toJSON',
     async (endpoint) => {

@@ -24,11 +24,18 @@ export interface SessionCookieOptions {
   domain?: string;
   /** Lifetime of the cookie. Default: none (a browser-session cookie). */
   maxAgeMs?: number;
+  /**
+   * An absolute session lifetime, enforced by the server: a cookie issued longer ago than this
+   * reads as no session, whatever the browser kept (the time of issue is signed into the cookie).
+   * Default: none.
+   */
+  absoluteLifetimeMs?: number;
 }
 
 const ID_BYTES = 16; // 128 bits
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const ISSUED_PATTERN = /^[0-9a-z]{1,11}$/;
 const NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A cookie path: starts with `/`, no `;`, no white space or control characters (RFC 6265 §4.1.1). */
 const PATH_PATTERN = /^\/[\x21-\x3a\x3c-\x7e]*$/;
@@ -52,8 +59,11 @@ export class SessionCookie {
   /** Cookie values already verified, so a returning browser costs a lookup, not an HMAC. */
   readonly #verified = new LRUCache<string, string>({ max: 10_000 });
   readonly #attributes: string;
+  readonly #absoluteLifetimeMs: number | undefined;
+  readonly #now: () => number;
 
-  constructor(options: SessionCookieOptions) {
+  /** @param now The clock absolute lifetimes are counted on (the adapters pass the keeper's). */
+  constructor(options: SessionCookieOptions, now: () => number = Date.now) {
     if (typeof options !== 'object' || options === null) throw new TypeError('session cookie: options must be an object');
     const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret;
     if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < 32)) {
@@ -87,6 +97,11 @@ export class SessionCookie {
       parts.push(`Max-Age=${Math.floor(options.maxAgeMs / 1000)}`);
     }
     this.#attributes = parts.join('; ');
+    if (options.absoluteLifetimeMs !== undefined && !(options.absoluteLifetimeMs >= 1000 && Number.isFinite(options.absoluteLifetimeMs))) {
+      throw new TypeError('session cookie: absoluteLifetimeMs must be at least 1000 (one second)');
+    }
+    this.#absoluteLifetimeMs = options.absoluteLifetimeMs;
+    this.#now = now;
   }
 
   /** The session id in a `Cookie` header, or `undefined` when it is missing, forged, tampered, truncated or duplicated. */
@@ -105,16 +120,19 @@ export class SessionCookie {
     // Only our own cookie's size is capped: an app's unrelated 9,000-character cookie logs no one out.
     if (count !== 1 || found === undefined || found.length > MAX_VALUE_LENGTH) return undefined;
     const known = this.#verified.get(found);
-    if (known !== undefined) return known;
+    if (known !== undefined) return this.#withinLifetime(found) ? known : undefined;
     const id = this.#verify(found);
-    if (id !== undefined) this.#verified.set(found, id);
+    if (id === undefined || !this.#withinLifetime(found)) return undefined;
+    this.#verified.set(found, id);
     return id;
   }
 
   /** A new random session id and the `Set-Cookie` header value that carries it. */
   issue(): { id: string; header: string } {
     const id = randomBytes(ID_BYTES).toString('base64url');
-    return { id, header: `${this.name}=${id}.${this.#sign(id, this.#secrets[0]!)}; ${this.#attributes}` };
+    // With an absolute lifetime, the time of issue is part of what is signed: id.issued.signature.
+    const signed = this.#absoluteLifetimeMs === undefined ? id : `${id}.${Math.floor(this.#now() / 1000).toString(36)}`;
+    return { id, header: `${this.name}=${signed}.${this.#sign(signed, this.#secrets[0]!)}; ${this.#attributes}` };
   }
 
   /** The `Set-Cookie` header value that removes the cookie. */
@@ -126,17 +144,28 @@ export class SessionCookie {
     return createHmac('sha256', secret).update(id).digest('base64url');
   }
 
+  /** A cookie issued within the absolute lifetime (always, without one); its issue time is signed, so checked by {@link #verify}. */
+  #withinLifetime(value: string): boolean {
+    if (this.#absoluteLifetimeMs === undefined) return true;
+    const issued = Number.parseInt(value.split('.')[1] ?? '', 36) * 1000;
+    return this.#now() - issued < this.#absoluteLifetimeMs;
+  }
+
   #verify(value: string): string | undefined {
-    const dot = value.indexOf('.');
+    const dot = value.lastIndexOf('.');
     if (dot < 0) return undefined;
-    const id = value.slice(0, dot);
+    const signed = value.slice(0, dot);
     const signature = value.slice(dot + 1);
-    if (!ID_PATTERN.test(id) || !SIGNATURE_PATTERN.test(signature)) return undefined;
+    const [id, issued, extra] = signed.split('.');
+    if (!id || !ID_PATTERN.test(id) || !SIGNATURE_PATTERN.test(signature) || extra !== undefined) return undefined;
+    // The cookie's shape must be this cookie's: with an absolute lifetime, id.issued; without, id alone.
+    if ((this.#absoluteLifetimeMs === undefined) !== (issued === undefined)) return undefined;
+    if (issued !== undefined && !ISSUED_PATTERN.test(issued)) return undefined;
     // Compare the text, not the decoded bytes: the last base64url character has two bits that
     // decoding ignores, and every spelling but the canonical one is a tampered cookie.
     const given = Buffer.from(signature, 'latin1');
     for (const secret of this.#secrets) {
-      if (timingSafeEqual(given, Buffer.from(this.#sign(id, secret), 'latin1'))) return id;
+      if (timingSafeEqual(given, Buffer.from(this.#sign(signed, secret), 'latin1'))) return id;
     }
     return undefined;
   }
