@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { untilAborted } from './abort.js';
 import { eventChannel } from './diagnostics.js';
 import { AuthError, stateError, toAuthError } from './errors.js';
@@ -85,8 +86,13 @@ export class KeeperContext<Credentials> {
     });
   }
 
-  /** A store read; the caller's signal stops the wait (the store bounds the call itself). */
-  read(key: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
+  /** A store read, a logout's tombstone read as no session; the caller's signal stops the wait (the store bounds the call itself). */
+  async read(key: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
+    const record = await this.readRaw(key, signal);
+    return record && isTombstone(record) ? undefined : record;
+  }
+
+  readRaw(key: string, signal?: AbortSignal | null): Promise<SessionRecord | undefined> {
     return untilAborted(
       storeCall(() => this.options.store.get(key)),
       signal,
@@ -94,9 +100,28 @@ export class KeeperContext<Credentials> {
   }
 
   /** A compare-and-set write against `previous` (`null`: whatever is there); answers whether it wrote. */
-  write(key: string, record: SessionRecord, previous: SessionRecord | null): Promise<boolean> {
+  write(key: string, record: SessionRecord, previous: SessionRecord | null, ttlMs = this.#ttlOf(record.tokens)): Promise<boolean> {
     const expected = previous && { loginId: previous.loginId, version: previous.version };
-    return storeCall(() => this.options.store.set(key, record, expected, this.#ttlOf(record.tokens)));
+    return storeCall(() => this.options.store.set(key, record, expected, ttlMs));
+  }
+
+  /**
+   * Marks `key` logged out in the store for as long as a login still answering elsewhere can take,
+   * so that another instance's login that began before the logout loses there too.
+   */
+  async tombstone(key: string): Promise<void> {
+    // A store this keeper made is shared with no other instance: the slots' logout epoch is enough,
+    // and tombstones there would only take the LRU's room.
+    if (this.options.ownsStore) return;
+    const now = this.now();
+    const record: SessionRecord = {
+      // A random mark, so a login can tell a tombstone written while it ran from an older one.
+      tokens: { accessToken: `logged-out.${randomBytes(9).toString('base64url')}`, issuedAt: now, expiresAt: now + 1 },
+      version: 1,
+      loginId: TOMBSTONE,
+      service: false,
+    };
+    await this.write(key, record, null, this.options.timeoutMs + this.options.renewalTimeoutMs);
   }
 
   delete(key: string, loginId?: string): Promise<void> {
@@ -129,6 +154,13 @@ export class KeeperContext<Credentials> {
     if (first) this.emit('expired', { key, protocol: this.protocol.name, reason });
     throw stateError('SESSION_EXPIRED');
   }
+}
+
+/** The loginId of a logout's tombstone: a record that says "logged out at tokens.issuedAt". */
+export const TOMBSTONE = '~logged-out';
+
+export function isTombstone(record: SessionRecord): boolean {
+  return record.loginId === TOMBSTONE;
 }
 
 export async function storeCall<T>(call: () => T | Promise<T>): Promise<T> {

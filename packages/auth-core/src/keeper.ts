@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
 import { prepareRequest, sendAuthorized, withRequestTimeout } from './authorized-fetch.js';
-import { ignore, KeeperContext } from './context.js';
+import { ignore, isTombstone, KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
 import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
 import { KeepAlive } from './keep-alive.js';
@@ -104,7 +104,7 @@ export class TokenKeeper<Credentials = unknown> {
   /** The one place that says what a request does with the session it found: the policy's answer. */
   #ready(key: string, record: SessionRecord | undefined, signal?: AbortSignal | null): SessionRecord | Promise<SessionRecord> {
     const context = this.#context;
-    if (!record) throw context.noSession(key);
+    if (!record || isTombstone(record)) throw context.noSession(key);
     const now = context.now();
     const slot = context.slots.get(key, now);
     slot.usedAt = now;
@@ -318,6 +318,8 @@ export class TokenKeeper<Credentials = unknown> {
     const context = this.#context;
     const started = context.now();
     const startedAt = context.logoutSequence;
+    // What the store held before: a tombstone found at the end that was not there now is a logout that won.
+    const before = context.options.ownsStore ? undefined : await context.readRaw(key).catch(() => undefined);
     let tokens: TokenSet;
     try {
       // Shared by every caller: bounded by timeoutMs, not by one caller's signal.
@@ -326,7 +328,13 @@ export class TokenKeeper<Credentials = unknown> {
       throw context.failed(key, 'login', error);
     }
     const slot = context.slots.get(key, context.now());
-    if (slot.loggedOutAt > startedAt || context.closed) {
+    // A logout that began meanwhile wins: here (the slot), or in another instance (its tombstone).
+    const stored =
+      slot.loggedOutAt > startedAt || context.closed || context.options.ownsStore
+        ? undefined
+        : await context.readRaw(key).catch(() => undefined);
+    const loggedOutElsewhere = stored !== undefined && isTombstone(stored) && stored.tokens.accessToken !== before?.tokens.accessToken;
+    if (slot.loggedOutAt > startedAt || context.closed || loggedOutElsewhere) {
       this.protocol.logout(tokens, context.client()).catch(ignore);
       throw context.closed ? stateError('KEEPER_CLOSED') : stateError('NOT_LOGGED_IN');
     }
@@ -369,6 +377,7 @@ export class TokenKeeper<Credentials = unknown> {
         // The read only serves the upstream logout: a failing read must not keep the session alive.
         record = await context.read(key, options.signal).catch(() => undefined);
         await context.delete(key, record?.loginId);
+        await context.tombstone(key);
       } finally {
         await release?.().catch(ignore);
       }

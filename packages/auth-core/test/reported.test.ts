@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { createManualClock } from '@tokenkeeper/testing';
 import { describe, expect, it } from 'vitest';
-import { AuthError, defineProtocol, TokenKeeper } from '../src/index.js';
+import { AuthError, defineProtocol, MemoryStore, TokenKeeper } from '../src/index.js';
 import { PROTOCOLS, protocolCase, rejection, setup } from './harness.js';
 
 // Defects an upstream written apart from this project, and its users, found. Each spec failed
@@ -278,3 +278,31 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+describe('logout wins across instances', () => {
+  it('a logout on one instance wins over a login still answering on another (they share the store): the session stays logged out', async () => {
+    const { keeper: first, upstream, clock } = await setup('basicAuth');
+    const store = new MemoryStore({ clock });
+    const instanceA = new TokenKeeper({ protocol: first.protocol, store, clock, keepAlive: false });
+    const instanceB = new TokenKeeper({ protocol: first.protocol, store, clock, keepAlive: false });
+    try {
+      upstream.faults.next('login', 'lateAnswer', { delayMs: 200 });
+      const login = instanceA
+        .session('ada')
+        .login(sensu.credentials('ada'))
+        .catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await instanceB.session('ada').logout();
+      expect(await login).toMatchObject({ code: 'NOT_LOGGED_IN', message: 'no session: log in first' });
+      expect(await instanceA.session('ada').state()).toEqual({ status: 'none' });
+      expect(await instanceB.session('ada').state()).toEqual({ status: 'none' });
+      await expect.poll(() => upstream.stats.logouts).toBe(1); // A logs its orphaned upstream session out
+      // A login that begins after the logout is not refused by its tombstone.
+      await instanceA.session('ada').login(sensu.credentials('ada'));
+      expect((await instanceB.session('ada').fetch(sensu.resource)).status).toBe(200);
+    } finally {
+      await instanceA.close();
+      await instanceB.close();
+    }
+  });
+});
