@@ -1,13 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { spawnRedis } from './redis-server.js';
 
 const run = promisify(execFile);
-const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 const REDIS_CLI = process.env.REDIS_CLI ?? 'redis-cli';
 
 /** One node of a test cluster. */
@@ -123,7 +123,7 @@ async function startNode(dir: string): Promise<{ child: ChildProcess; port: numb
   }
 }
 
-function spawnNode(dir: string, port: number, busPort: number): Promise<ChildProcess> {
+async function spawnNode(dir: string, port: number, busPort: number): Promise<ChildProcess> {
   const args = [
     '--port',
     String(port),
@@ -144,25 +144,10 @@ function spawnNode(dir: string, port: number, busPort: number): Promise<ChildPro
     '--dir',
     dir,
   ];
-  const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Ready to accept connections/.test(output)) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume(); // keep draining: a full pipe would block the server
-        // Ready in the log; answering PONG is what the next node waits for.
-        command({ host: '127.0.0.1', port }, ['PING']).then(() => resolve(child), reject);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`redis-server (cluster node) exited with ${code}: ${output.slice(-500)}`)));
-  });
+  const child = await spawnRedis(args, running, 'redis-server (cluster node)');
+  // Ready in the log; answering PONG is what the next node waits for.
+  await command({ host: '127.0.0.1', port }, ['PING']);
+  return child;
 }
 
 function stop(child: ChildProcess): Promise<void> {

@@ -89,6 +89,15 @@ function spawnServer(port: number, dir: string): Promise<ChildProcess> {
     '--dbfilename',
     'dump.rdb',
   ];
+  return spawnRedis(args, running, 'redis-server');
+}
+
+/**
+ * Starts `redis-server` with `args`, tracked in `running` (killed when the test process exits),
+ * and resolves once it logs that it accepts connections; rejects with the end of its output if
+ * it exits first. Shared by the single server and the Cluster nodes.
+ */
+export function spawnRedis(args: string[], running: Set<ChildProcess>, what: string): Promise<ChildProcess> {
   const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -105,7 +114,7 @@ function spawnServer(port: number, dir: string): Promise<ChildProcess> {
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${output.slice(-500)}`)));
   });
 }
 
