@@ -28,6 +28,13 @@ export const AUTH_ERROR_STATUS = {
   CREDENTIALS_UNAVAILABLE: 503,
   /** `keeper.close()` was called: this keeper serves no more calls. */
   KEEPER_CLOSED: 503,
+  /**
+   * The upstream refuses this app as a client (OAuth `invalid_client`, `unauthorized_client`,
+   * `invalid_scope`): the app's configuration is wrong, no user can fix it, and sessions are kept.
+   */
+  CLIENT_MISCONFIGURED: 500,
+  /** A login redirect came back wrong: an unknown, expired or replayed `state`, or no code (OAuth's callback). */
+  INVALID_CALLBACK: 400,
 } as const;
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_STATUS;
@@ -35,7 +42,7 @@ export type AuthErrorCode = keyof typeof AUTH_ERROR_STATUS;
 /** Safe facts about the upstream answer behind an error: never a body that may hold a token. */
 export interface UpstreamDetails {
   /** Which call failed. */
-  operation: 'login' | 'refresh' | 'logout' | 'verify' | 'request';
+  operation: 'login' | 'refresh' | 'logout' | 'verify' | 'request' | 'discovery';
   status?: number;
   contentType?: string;
   /**

@@ -1,3 +1,11 @@
+export {
+  type RedirectLogin,
+  type RedirectLoginAnswer,
+  type RedirectLoginRequest,
+  type RedirectLoginStep,
+  redirectLoginStep,
+  runRedirectLogin,
+} from './adapter/redirect-login.js';
 export { authErrorResponse, RequestSession, sessionKeyOf } from './adapter/request-session.js';
 export { SessionCookie, type SessionCookieOptions } from './adapter/session-cookie.js';
 export { SessionSource, type SessionSourceOptions } from './adapter/session-source.js';
@@ -13,7 +21,7 @@ export {
   type UpstreamDetails,
 } from './errors.js';
 export type { EventBase, RenewalTrigger, TokenKeeperEventName, TokenKeeperEvents } from './events.js';
-export type { UpstreamClient, UpstreamResponse } from './http.js';
+export { createUpstreamClient, describeAnswer, type UpstreamClient, type UpstreamClientOptions, type UpstreamResponse } from './http.js';
 export { type CallOptions, type KeeperStats, type LoginOptions, type SessionState, TokenKeeper } from './keeper.js';
 export { keyHash } from './logging.js';
 export { type CredentialsProvider, DEFAULTS, type TokenKeeperLogger, type TokenKeeperOptions } from './options.js';

@@ -38,6 +38,8 @@ export interface SessionState {
   refreshExpiresAt?: number | undefined;
   version?: number;
   service?: boolean;
+  /** What the protocol learned about the signed-in user (an OpenID ID token's claims); never a token. */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 export interface KeeperStats {
@@ -447,6 +449,7 @@ export class TokenKeeper<Credentials = unknown> {
       refreshExpiresAt: tokens.refreshExpiresAt,
       version: record.version,
       service: record.service,
+      ...(tokens.claims && { claims: tokens.claims }),
     };
   }
 

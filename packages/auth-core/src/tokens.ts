@@ -15,6 +15,12 @@ export interface TokenSet {
   refreshToken?: string | undefined;
   /** When the refresh token stops working, epoch ms; undefined when the upstream does not say. */
   refreshExpiresAt?: number | undefined;
+  /**
+   * Facts about the signed-in user that the protocol learned with the tokens and
+   * `session.state()` shows (an OpenID provider's validated ID token claims). Never a token or a
+   * secret; at most 8 KB as JSON.
+   */
+  claims?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A token set as the store keeps it: with a version that grows by one on every write. */
@@ -134,5 +140,22 @@ export function acceptTokens(tokens: TokenSet, operation: 'login' | 'refresh', l
     if (typeof refreshExpiresAt !== 'number' || Number.isNaN(refreshExpiresAt)) throw malformed('refreshExpiresAt is not a time', details);
     refreshExpiresAt = Math.min(refreshExpiresAt, issuedAt + MAX_LIFETIME_MS);
   }
-  return { accessToken, issuedAt, expiresAt: issuedAt + lifetime, refreshToken, refreshExpiresAt };
+  const claims = checkClaims(tokens.claims, details);
+  return { accessToken, issuedAt, expiresAt: issuedAt + lifetime, refreshToken, refreshExpiresAt, ...(claims && { claims }) };
+}
+
+const MAX_CLAIMS_BYTES = 8 * 1024;
+
+/** Claims must be a plain JSON object a store can keep; anything else is the protocol's mistake, reported as malformed. */
+function checkClaims(claims: unknown, details: UpstreamDetails): Readonly<Record<string, unknown>> | undefined {
+  if (claims === undefined) return undefined;
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw malformed('claims are not an object', details);
+  let json: string;
+  try {
+    json = JSON.stringify(claims);
+  } catch {
+    throw malformed('claims are not JSON', details);
+  }
+  if (Buffer.byteLength(json) > MAX_CLAIMS_BYTES) throw malformed(`claims are larger than ${MAX_CLAIMS_BYTES} bytes`, details);
+  return JSON.parse(json) as Record<string, unknown>;
 }

@@ -158,9 +158,10 @@ function parsePayload(json: string): Payload {
     isTime(tokens.issuedAt) &&
     (tokens.refreshToken === undefined || typeof tokens.refreshToken === 'string') &&
     (tokens.refreshExpiresAt === undefined || isTime(tokens.refreshExpiresAt)) &&
+    (tokens.claims === undefined || (typeof tokens.claims === 'object' && tokens.claims !== null && !Array.isArray(tokens.claims))) &&
     typeof payload?.service === 'boolean';
   if (!ok) throw unreadable('has missing or mistyped fields');
-  const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt } = tokens as unknown as TokenSet;
+  const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt, claims } = tokens as unknown as TokenSet;
   return {
     tokens: {
       accessToken,
@@ -168,6 +169,7 @@ function parsePayload(json: string): Payload {
       issuedAt,
       ...(refreshToken !== undefined && { refreshToken }),
       ...(refreshExpiresAt !== undefined && { refreshExpiresAt }),
+      ...(claims !== undefined && { claims }),
     },
     service: payload?.service === true,
   };

@@ -56,6 +56,14 @@ describe('RedisStore', () => {
     expect(await sessions.get('user-1')).toEqual(written);
   });
 
+  it("keeps what the protocol learned about the user (an OpenID provider's ID token claims) with the tokens", async () => {
+    const sessions = store();
+    const base = record();
+    const written = record({ tokens: { ...base.tokens, claims: { sub: 'ada', iss: 'https://login.example', groups: ['ops'] } } });
+    await sessions.set('user-1', written, null, HOUR_MS);
+    expect(await sessions.get('user-1')).toEqual(written);
+  });
+
   it('answers undefined for a key with no session', async () => {
     expect(await store().get('nobody')).toBeUndefined();
   });

@@ -1,4 +1,4 @@
-export { expectSuccess, parseJsonAnswer, type StatusMeaning, textOrJsonAnswer } from './answers.js';
+export { credentialObject, credentialString, expectSuccess, parseJsonAnswer, type StatusMeaning, textOrJsonAnswer } from './answers.js';
 export { type BasicAuthCredentials, type BasicAuthOptions, basicAuth } from './basic-auth.js';
 export { defineProtocol, type ProtocolDefinition } from './define.js';
 export type { Protocol, UpstreamAnswer } from './protocol.js';
