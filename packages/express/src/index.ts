@@ -1,4 +1,13 @@
-import { authErrorResponse, type RequestSession, SessionSource, type SessionSourceOptions, type TokenKeeper } from '@tokenkeeper/auth-core';
+import {
+  authErrorResponse,
+  type RedirectLogin,
+  type RequestSession,
+  redirectLoginStep,
+  runRedirectLogin,
+  SessionSource,
+  type SessionSourceOptions,
+  type TokenKeeper,
+} from '@tokenkeeper/auth-core';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 
 /**
@@ -61,5 +70,36 @@ export function tokenKeeperErrors(): ErrorRequestHandler {
     const answer = authErrorResponse(error);
     if (!answer || res.headersSent) return next(error);
     res.status(answer.status).json(answer.body);
+  };
+}
+
+/** Paths of the two routes {@link connectRoutes} mounts. */
+export interface ConnectRoutesOptions {
+  /** Sends the browser to sign in upstream; takes `?returnTo=/path`. Default `'/connect'`. */
+  start?: string;
+  /** Where the upstream sends the browser back (the redirect URI's path). Default `'/callback'`. */
+  callback?: string;
+}
+
+/**
+ * Mounts a redirect login's two GET routes (OAuth's "connect your account", from
+ * `oauthConnect()` in `@tokenkeeper/oauth2`) after `tokenKeeper()`: `start` redirects to the
+ * upstream's sign-in; `callback` logs `req.upstream` in and redirects back. Errors (a wrong
+ * `state` is `INVALID_CALLBACK`, 400) go to `tokenKeeperErrors()`.
+ *
+ * @example
+ * app.use(tokenKeeper({ keeper, cookie: { secret } }), connectRoutes(oauthConnect({ protocol, redirectUri, secret })));
+ */
+export function connectRoutes(login: RedirectLogin<RegisteredCredentials>, options: ConnectRoutesOptions = {}): RequestHandler {
+  const paths = { start: options.start ?? '/connect', finish: options.callback ?? '/callback' };
+  return async (req, res, next) => {
+    const step = req.method === 'GET' ? redirectLoginStep(req.path, paths) : undefined;
+    if (!step) return next();
+    try {
+      const answer = await runRedirectLogin(login, step, { url: req.originalUrl, cookieHeader: req.headers.cookie }, req.upstream);
+      res.append('set-cookie', answer.setCookies).redirect(303, answer.location);
+    } catch (error) {
+      next(error);
+    }
   };
 }

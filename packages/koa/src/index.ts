@@ -1,4 +1,13 @@
-import { authErrorResponse, type RequestSession, SessionSource, type SessionSourceOptions, type TokenKeeper } from '@tokenkeeper/auth-core';
+import {
+  authErrorResponse,
+  type RedirectLogin,
+  type RequestSession,
+  redirectLoginStep,
+  runRedirectLogin,
+  SessionSource,
+  type SessionSourceOptions,
+  type TokenKeeper,
+} from '@tokenkeeper/auth-core';
 import type { Context, Middleware } from 'koa';
 
 /**
@@ -59,5 +68,34 @@ export function tokenKeeper(options: TokenKeeperMiddlewareOptions): Middleware {
       ctx.status = answer.status;
       ctx.body = answer.body;
     }
+  };
+}
+
+/** Paths of the two routes {@link connectRoutes} serves. */
+export interface ConnectRoutesOptions {
+  /** Sends the browser to sign in upstream; takes `?returnTo=/path`. Default `'/connect'`. */
+  start?: string;
+  /** Where the upstream sends the browser back (the redirect URI's path). Default `'/callback'`. */
+  callback?: string;
+}
+
+/**
+ * Serves a redirect login's two GET routes (OAuth's "connect your account", from
+ * `oauthConnect()` in `@tokenkeeper/oauth2`), after `tokenKeeper()`: `start` redirects to the
+ * upstream's sign-in; `callback` logs `ctx.state.upstream` in and redirects back. An `AuthError`
+ * (a wrong `state` is `INVALID_CALLBACK`, 400) is answered by `tokenKeeper()`'s error handling.
+ *
+ * @example
+ * app.use(tokenKeeper({ keeper, cookie: { secret } })).use(connectRoutes(oauthConnect({ protocol, redirectUri, secret })));
+ */
+export function connectRoutes(login: RedirectLogin<RegisteredCredentials>, options: ConnectRoutesOptions = {}): Middleware {
+  const paths = { start: options.start ?? '/connect', finish: options.callback ?? '/callback' };
+  return async (ctx, next) => {
+    const step = ctx.method === 'GET' ? redirectLoginStep(ctx.path, paths) : undefined;
+    if (!step) return next();
+    const answer = await runRedirectLogin(login, step, { url: ctx.originalUrl, cookieHeader: ctx.headers.cookie }, ctx.state.upstream);
+    for (const cookie of answer.setCookies) ctx.append('set-cookie', cookie);
+    ctx.status = 303;
+    ctx.redirect(answer.location);
   };
 }

@@ -1,0 +1,73 @@
+/**
+ * The README's and the guide's code blocks are files that run: each block is one of the files
+ * below, character for character, and each file is run here against oidc-provider.
+ */
+import { readFile } from 'node:fs/promises';
+import type { OAuth2Protocol } from '@tokenkeeper/oauth2';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endpointsUpstream } from '../../../docs/snippets/oauth2/endpoints.js';
+import { openIdUpstream } from '../../../docs/snippets/oauth2/openid.js';
+import { reportsService } from '../../../docs/snippets/oauth2/service.js';
+import { connect } from './support/connect.js';
+import { SECRET, startProvider, type TestProvider } from './support/provider.js';
+
+const root = new URL('../../../', import.meta.url);
+const blocks = async (path: string) =>
+  [...(await readFile(new URL(path, root), 'utf8')).matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
+const file = (path: string) => readFile(new URL(path, root), 'utf8');
+
+describe('the docs', () => {
+  it("the README's one block is examples/oauth2-connect/src/main.ts", async () => {
+    expect(await blocks('packages/oauth2/README.md')).toEqual([await file('examples/oauth2-connect/src/main.ts')]);
+  });
+
+  it("the guide's blocks are docs/snippets/oauth2/{openid,endpoints,service}.ts", async () => {
+    expect(await blocks('docs/guides/oauth2.md')).toEqual(
+      await Promise.all(['openid', 'endpoints', 'service'].map((name) => file(`docs/snippets/oauth2/${name}.ts`))),
+    );
+  });
+});
+
+describe("the guide's snippets, against oidc-provider", () => {
+  let provider: TestProvider;
+  beforeEach(async () => {
+    provider = await startProvider();
+  });
+  afterEach(() => provider.close());
+
+  it('openid.ts: discovery, a connected user, claims and the API as that user', async () => {
+    const { keeper } = openIdUpstream({
+      issuer: provider.issuer,
+      api: provider.api,
+      clientSecret: SECRET,
+      publicUrl: 'http://127.0.0.1',
+      connectSecret: 'a-connect-secret-of-at-least-32-chars',
+    });
+    try {
+      const state = await connect(keeper, keeper.protocol as OAuth2Protocol, 'ada');
+      expect(state.claims).toMatchObject({ sub: 'ada' });
+      expect(await (await keeper.session('ada').fetch('/me')).json()).toMatchObject({ sub: 'ada', clientId: 'basic-client' });
+    } finally {
+      await keeper.close();
+    }
+  });
+
+  it('endpoints.ts: given endpoints, client_secret_post, and a logout that revokes', async () => {
+    const keeper = endpointsUpstream({ server: provider.issuer, api: provider.api, clientSecret: SECRET });
+    try {
+      await connect(keeper, keeper.protocol as OAuth2Protocol, 'grace', 'grace');
+      const token = await keeper.session('grace').token();
+      expect((await keeper.session('grace').fetch('/me')).status).toBe(200);
+      await keeper.session('grace').logout();
+      expect((await fetch(`${provider.api}/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    } finally {
+      await keeper.close();
+    }
+  });
+
+  it('service.ts: a client credentials session reads the API', async () => {
+    const { keeper, incidents } = await reportsService({ issuer: provider.issuer, api: provider.api, clientSecret: SECRET });
+    await keeper.close();
+    expect(incidents).toMatchObject({ clientId: 'service-client', scope: 'incidents' });
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * A real authorization server for the tests: panva's certified `oidc-provider`, in process on a
+ * loopback port, with a client per client-auth method, refresh token rotation (a reused refresh
+ * token revokes the grant), revocation, introspection and client credentials. Beside it, a
+ * resource server that accepts only tokens the provider says are live.
+ */
+import { generateKeyPairSync, type webcrypto } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider, { type Configuration } from 'oidc-provider';
+
+export const SECRET = 'test-client-secret-that-is-long-enough-0123456789';
+
+export interface ProviderOptions {
+  /** Access token lifetime, seconds. Default 60. */
+  accessTokenTtl?: number;
+}
+
+export interface TestProvider {
+  issuer: string;
+  provider: Provider;
+  /** The resource server's base URL: `GET /me` answers the token's subject and scope. */
+  api: string;
+  /** Token endpoint calls by grant type. */
+  tokenCalls: Record<string, number>;
+  /** Grants the provider revoked (a reused refresh token revokes its grant). */
+  revokedGrants: number;
+  /** Requests the resource server refused as invalid_token. */
+  apiRejections: number;
+  /** The private key of the `jwt-client` (private_key_jwt), and its kid. */
+  clientKey: { key: webcrypto.CryptoKey; kid: string };
+  close(): Promise<void>;
+}
+
+export async function startProvider(options: ProviderOptions = {}): Promise<TestProvider> {
+  const server = await listen(createServer());
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = 'jwt-client-key';
+  const redirectUris = ['http://127.0.0.1/callback'];
+  const grantTypes = ['authorization_code', 'refresh_token'];
+  // Native clients (RFC 8252 §7.3): oidc-provider matches a loopback redirect URI on any port, so each test app's own port works.
+  const configuration: Configuration = {
+    clients: [
+      {
+        application_type: 'native',
+        client_id: 'basic-client',
+        client_secret: SECRET,
+        redirect_uris: redirectUris,
+        grant_types: grantTypes,
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      {
+        application_type: 'native',
+        client_id: 'post-client',
+        client_secret: SECRET,
+        redirect_uris: redirectUris,
+        grant_types: grantTypes,
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+      {
+        application_type: 'native',
+        client_id: 'jwt-client',
+        redirect_uris: redirectUris,
+        grant_types: grantTypes,
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [{ ...(publicKey.export({ format: 'jwk' }) as object), kid, use: 'sig', alg: 'ES256' }] },
+      },
+      {
+        application_type: 'native',
+        client_id: 'public-client',
+        redirect_uris: redirectUris,
+        grant_types: grantTypes,
+        token_endpoint_auth_method: 'none',
+      },
+      {
+        client_id: 'service-client',
+        client_secret: SECRET,
+        redirect_uris: [],
+        response_types: [],
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+    },
+    scopes: ['openid', 'offline_access', 'email', 'incidents'],
+    claims: { openid: ['sub'], email: ['email'] },
+    // Every refresh rotates, for every client: a reused refresh token revokes the grant.
+    rotateRefreshToken: true,
+    pkce: { required: () => true },
+    ttl: {
+      AccessToken: options.accessTokenTtl ?? 60,
+      ClientCredentials: options.accessTokenTtl ?? 60,
+      RefreshToken: 24 * 3600,
+      IdToken: 3600,
+    },
+    cookies: { keys: ['oidc-provider-test-cookie-key-0123456789'] },
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub, email: `${sub}@example.test` }) };
+    },
+    // Never an HTML error page with the request in it: a plain message.
+    async renderError(ctx, out) {
+      ctx.type = 'text/plain';
+      ctx.body = `error: ${out.error}`;
+    },
+  };
+  // Its quick-start warnings (in-memory adapter, development keys and sign-in pages) are what a test provider is.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void (String(args[0]).includes('oidc-provider WARNING') || warn(...args));
+  let provider: Provider;
+  try {
+    provider = new Provider(issuer, configuration);
+  } finally {
+    console.warn = warn;
+  }
+  const result: TestProvider = {
+    issuer,
+    provider,
+    api: '',
+    tokenCalls: {},
+    revokedGrants: 0,
+    apiRejections: 0,
+    clientKey: {
+      key: (await crypto.subtle.importKey('jwk', privateKey.export({ format: 'jwk' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, [
+        'sign',
+      ])) as webcrypto.CryptoKey,
+      kid,
+    },
+    async close() {
+      await Promise.all([close(server), close(api)]);
+    },
+  };
+  provider.on('grant.revoked', () => {
+    result.revokedGrants++;
+  });
+  const count = (ctx: { oidc?: { params?: Record<string, unknown> } }) => {
+    const grant = String(ctx.oidc?.params?.grant_type ?? 'unknown');
+    result.tokenCalls[grant] = (result.tokenCalls[grant] ?? 0) + 1;
+  };
+  provider.on('grant.success', count);
+  provider.on('grant.error', count);
+  server.on('request', provider.callback());
+
+  const api = await listen(
+    createServer(async (req, res) => {
+      const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(req.headers.authorization ?? '');
+      const token = match ? await provider.AccessToken.find(match[1]!) : undefined;
+      const live = token ?? (match ? await provider.ClientCredentials.find(match[1]!) : undefined);
+      if (!live || live.isExpired) {
+        result.apiRejections++;
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' });
+        res.end('{"error":"invalid_token"}');
+        return;
+      }
+      const scope = String(live.scope ?? '');
+      if (req.url === '/incidents' && !scope.split(' ').includes('incidents')) {
+        res.writeHead(403, {
+          'www-authenticate': 'Bearer error="insufficient_scope", scope="incidents"',
+          'content-type': 'application/json',
+        });
+        res.end('{"error":"insufficient_scope"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ sub: 'accountId' in live ? live.accountId : undefined, clientId: live.clientId, scope, path: req.url }));
+    }),
+  );
+  result.api = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  return result;
+}
+
+async function listen(server: Server): Promise<Server> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
