@@ -1,7 +1,7 @@
 import { Inject, type MiddlewareConsumer, Module, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
 import { TokenKeeper } from '@tokenkeeper/auth-core';
 import { ConfigurableModuleClass, TOKEN_KEEPER, TOKEN_KEEPER_MODULE_OPTIONS, type TokenKeeperModuleOptions } from './options.js';
-import { UpstreamSessionMiddleware, UpstreamSessions } from './sessions.js';
+import { ConnectRoutesMiddleware, UpstreamSessionMiddleware, UpstreamSessions } from './sessions.js';
 
 function keeperFrom(options: TokenKeeperModuleOptions): TokenKeeper<any> {
   if ((options.keeper === undefined) === (options.keeperOptions === undefined)) {
@@ -35,21 +35,28 @@ function keeperFrom(options: TokenKeeperModuleOptions): TokenKeeper<any> {
     { provide: TokenKeeper, useExisting: TOKEN_KEEPER },
     UpstreamSessions,
     UpstreamSessionMiddleware,
+    ConnectRoutesMiddleware,
   ],
   exports: [TOKEN_KEEPER, TokenKeeper, UpstreamSessions],
 })
 export class TokenKeeperModule extends ConfigurableModuleClass implements NestModule, OnApplicationShutdown {
   readonly #keeper: TokenKeeper<any>;
   readonly #ownsKeeper: boolean;
+  readonly #connects: boolean;
 
   constructor(@Inject(TOKEN_KEEPER) keeper: TokenKeeper<any>, @Inject(TOKEN_KEEPER_MODULE_OPTIONS) options: TokenKeeperModuleOptions) {
     super();
     this.#keeper = keeper;
     this.#ownsKeeper = options.keeper === undefined;
+    if (options.connect !== undefined && typeof options.connect?.login?.start !== 'function') {
+      throw new TypeError('TokenKeeperModule: connect.login must be a redirect login, such as oauthConnect(...) from @tokenkeeper/oauth2');
+    }
+    this.#connects = options.connect !== undefined;
   }
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(UpstreamSessionMiddleware).forRoutes('*');
+    if (this.#connects) consumer.apply(ConnectRoutesMiddleware).forRoutes('*');
   }
 
   async onApplicationShutdown(): Promise<void> {

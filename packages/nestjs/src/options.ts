@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { SessionCookieOptions, TokenKeeper, TokenKeeperOptions } from '@tokenkeeper/auth-core';
+import type { RedirectLogin, SessionCookieOptions, TokenKeeper, TokenKeeperOptions } from '@tokenkeeper/auth-core';
 
 /** The request a `sessionKey` function gets: Nest's platform request (Express's `Request`, or Fastify's `FastifyRequest` on `@nestjs/platform-fastify`). */
 export interface UpstreamRequest extends IncomingMessage {
@@ -29,6 +29,13 @@ export interface TokenKeeperModuleOptions {
    * login), used when no `sessionKey` is given. `secret` is required.
    */
   cookie?: SessionCookieOptions;
+  /**
+   * "Connect your account" routes the module serves (OAuth's, from `oauthConnect()` in
+   * `@tokenkeeper/oauth2`): GET `start` (default `'/connect'`, takes `?returnTo=/path`)
+   * redirects to the upstream's sign-in, and GET `callback` (default `'/callback'`) logs the
+   * request's session in and redirects back. Errors (`INVALID_CALLBACK`, 400) go to your filters.
+   */
+  connect?: { login: RedirectLogin<any>; start?: string; callback?: string };
 }
 
 export const {

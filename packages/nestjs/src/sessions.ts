@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import { type RequestSession, SessionSource, type TokenKeeper } from '@tokenkeeper/auth-core';
+import { type RequestSession, redirectLoginStep, runRedirectLogin, SessionSource, type TokenKeeper } from '@tokenkeeper/auth-core';
 import { TOKEN_KEEPER, TOKEN_KEEPER_MODULE_OPTIONS, type TokenKeeperModuleOptions, type UpstreamRequest } from './options.js';
 
 const BINDING = Symbol('tokenkeeper.binding');
@@ -54,6 +54,39 @@ export class UpstreamSessionMiddleware implements NestMiddleware<IncomingMessage
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
     this.#sessions.bind(request, response);
     next();
+  }
+}
+
+/**
+ * Serves the `connect` option's two routes: a redirect to the upstream's sign-in, and the way
+ * back that logs the request's session in. Every other request passes through.
+ */
+@Injectable()
+export class ConnectRoutesMiddleware implements NestMiddleware<IncomingMessage, ServerResponse> {
+  readonly #connect: TokenKeeperModuleOptions['connect'];
+  readonly #paths: { start: string; finish: string };
+
+  constructor(@Inject(TOKEN_KEEPER_MODULE_OPTIONS) options: TokenKeeperModuleOptions) {
+    this.#connect = options.connect;
+    this.#paths = { start: options.connect?.start ?? '/connect', finish: options.connect?.callback ?? '/callback' };
+  }
+
+  async use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+    const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
+    const step = this.#connect && request.method === 'GET' ? redirectLoginStep(url.split('?')[0]!, this.#paths) : undefined;
+    if (!step) return next();
+    try {
+      const answer = await runRedirectLogin(
+        this.#connect!.login,
+        step,
+        { url, cookieHeader: request.headers.cookie },
+        requestSessionOf(request),
+      );
+      for (const cookie of answer.setCookies) appendSetCookie(response, cookie);
+      response.writeHead(303, { location: answer.location }).end();
+    } catch (error) {
+      next(error);
+    }
   }
 }
 
