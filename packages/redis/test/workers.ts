@@ -34,10 +34,17 @@ export interface KeeperWorker {
   close(): Promise<void>;
 }
 
-/** Forks a worker, which runs on the dist builds; stopped after the test. */
-export async function startWorker(config: WorkerConfig): Promise<KeeperWorker> {
-  checkBuilt();
-  const child = fork(WORKER, [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Forks a worker, which runs on the dist builds; stopped after the test. `script` is another
+ * worker speaking the same messages (the OAuth tests' worker), on these packages' builds too.
+ */
+export async function startWorker(
+  config: WorkerConfig | Record<string, unknown>,
+  script = WORKER,
+  packages = ['auth-core', 'redis'],
+): Promise<KeeperWorker> {
+  checkBuilt(packages);
+  const child = fork(script, [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
@@ -92,19 +99,19 @@ export function sumTallies(tallies: Tally[]): Tally {
   return sum;
 }
 
-let built = false;
+const built = new Set<string>();
 
 /** Workers import dist: refuse to run them on a build older than the sources. */
-function checkBuilt(): void {
-  if (built) return;
-  for (const name of ['auth-core', 'redis']) {
+function checkBuilt(packages: string[]): void {
+  for (const name of packages) {
+    if (built.has(name)) continue;
     const buildInfo = statSync(join(PACKAGES, name, '.tsbuildinfo'), { throwIfNoEntry: false });
     const newestSource = newestMtime(join(PACKAGES, name, 'src'));
     if (!buildInfo || buildInfo.mtimeMs < newestSource) {
       throw new Error(`packages/${name}/dist is older than its sources: run \`tsc -b\` before these tests`);
     }
+    built.add(name);
   }
-  built = true;
 }
 
 function newestMtime(dir: string): number {
