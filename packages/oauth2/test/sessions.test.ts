@@ -8,7 +8,7 @@ import { type OAuth2Credentials, type OAuth2Options, oauth2 } from '@tokenkeeper
 import { createManualClock, type ManualClock } from '@tokenkeeper/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect } from './support/connect.js';
-import { SECRET, startProvider, type TestProvider } from './support/provider.js';
+import { passwordOf, SECRET, startProvider, type TestProvider } from './support/provider.js';
 
 const LIFETIME_S = 60;
 let provider: TestProvider;
@@ -235,6 +235,30 @@ describe('a client credentials service session on oidc-provider', () => {
     expect(error).toBeInstanceOf(AuthError);
     expect((error as AuthError).code).toBe('INVALID_CREDENTIALS');
     expect((error as AuthError).message).toBe('a client credentials session takes no credentials: login({})');
+  });
+});
+
+describe('the password grant (legacy, only with passwordGrant: true)', () => {
+  const options = { clientId: 'password-client', passwordGrant: true, scope: 'offline_access' } as const;
+
+  it('logs in with a username and password, then refreshes with the rotating refresh token', async () => {
+    const { keeper } = setup(options);
+    await keeper.login('grace', { username: 'grace', password: passwordOf('grace') });
+    await clock.advance(LIFETIME_S * 1000);
+
+    expect(await active(keeper, 'grace')).toBe(true);
+    expect(provider.tokenCalls).toEqual({ password: 1, refresh_token: 1 });
+  });
+
+  it('a wrong password is INVALID_CREDENTIALS, and the password is in no message', async () => {
+    const { keeper } = setup(options);
+
+    const error = await keeper.login('grace', { username: 'grace', password: 'not-her-password-99' }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe('INVALID_CREDENTIALS');
+    expect((error as AuthError).message).toBe('the authorization server refused the username or password (invalid_grant)');
+    expect(JSON.stringify(error)).not.toContain('not-her-password-99');
   });
 });
 
