@@ -49,6 +49,7 @@ export class KeeperContext<Credentials> {
     return {
       renewing: slot.renewal !== undefined,
       failedAt: slot.failedAt,
+      retryAt: slot.retryAt,
       refreshable: this.refreshable(tokens, now),
       credentials: this.mayHaveCredentials(key) && !slot.noCredentials,
     };

@@ -56,6 +56,12 @@ export interface UpstreamDetails {
    * such a call may be spent.
    */
   outcomeUnknown?: boolean;
+  /**
+   * The upstream asked not to be called again for this long, ms (`Retry-After` on a 429 or 503,
+   * OAuth's `slow_down`): no renewal of the session is tried before, and a request that needs one
+   * fails at once with `UPSTREAM_UNAVAILABLE`.
+   */
+  retryAfterMs?: number;
 }
 
 export interface AuthErrorOptions {

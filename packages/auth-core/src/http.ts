@@ -172,5 +172,28 @@ export function describeAnswer(operation: UpstreamDetails['operation'], response
   if (response.errorPreview) details.bodyPreview = response.errorPreview;
   // A 5xx or an unusable success: the upstream may have acted (rotated a refresh token) anyway.
   if (response.status >= 500 || (response.status >= 200 && response.status < 300)) details.outcomeUnknown = true;
+  if (response.status === 429 || response.status === 503) {
+    const pause = retryAfterMs(response.headers, response.sentAt);
+    if (pause !== undefined) details.retryAfterMs = pause;
+  }
   return details;
+}
+
+/** No upstream pause is believed for longer: a larger `Retry-After` is a mistake, and sessions must not stall for a day. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * An answer's `Retry-After` (RFC 9110 §10.2.3: seconds, or an HTTP date counted against the
+ * answer's own `Date`, which cancels a skewed clock), in ms, capped at an hour; `undefined`
+ * when it has none or it cannot be read.
+ */
+export function retryAfterMs(headers: Headers, sentAt: number): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, MAX_RETRY_AFTER_MS);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  const date = Date.parse(headers.get('date') ?? '');
+  const pause = at - (Number.isNaN(date) ? sentAt : date);
+  return Math.min(Math.max(pause, 0), MAX_RETRY_AFTER_MS);
 }

@@ -21,7 +21,14 @@ export {
   type UpstreamDetails,
 } from './errors.js';
 export type { EventBase, RenewalTrigger, TokenKeeperEventName, TokenKeeperEvents } from './events.js';
-export { createUpstreamClient, describeAnswer, type UpstreamClient, type UpstreamClientOptions, type UpstreamResponse } from './http.js';
+export {
+  createUpstreamClient,
+  describeAnswer,
+  retryAfterMs,
+  type UpstreamClient,
+  type UpstreamClientOptions,
+  type UpstreamResponse,
+} from './http.js';
 export { type CallOptions, type KeeperStats, type LoginOptions, type SessionState, TokenKeeper } from './keeper.js';
 export { keyHash } from './logging.js';
 export { type CredentialsProvider, DEFAULTS, type TokenKeeperLogger, type TokenKeeperOptions } from './options.js';

@@ -123,6 +123,8 @@ export class TokenKeeper<Credentials = unknown> {
         return this.#renewals.renew(key, record, 'expired', signal);
       case 'ended':
         return context.end(key, record, 'the token expired and nothing can renew it');
+      case 'backoff':
+        throw pausedError(slot.retryAt - now);
     }
   }
 
@@ -479,4 +481,15 @@ function storeFailed(error: unknown): AuthError {
 
 function accessTokenOf(record: SessionRecord): string {
   return record.tokens.accessToken;
+}
+
+/** A request that needs a renewal while the upstream asked not to be called yet. */
+function pausedError(remainingMs: number): AuthError {
+  return new AuthError(
+    'UPSTREAM_UNAVAILABLE',
+    `the upstream asked not to be called for another ${Math.ceil(remainingMs / 1000)} s (Retry-After)`,
+    {
+      upstream: { operation: 'refresh', retryAfterMs: remainingMs },
+    },
+  );
 }

@@ -24,6 +24,11 @@ export interface SessionFacts {
   renewing: boolean;
   /** When this session's last renewal failed here; `-Infinity` when none did. */
   failedAt: number;
+  /**
+   * The upstream asked not to be called before this time (`Retry-After` on a 429 or 503, OAuth's
+   * `slow_down`); absent or `-Infinity` when it did not.
+   */
+  retryAt?: number;
   /** The protocol can refresh these tokens now, and the refresh token (if it rotates) is not spent. */
   refreshable: boolean;
   /** Credentials for a new login may be had for this key (a provider that has not said no, or remembered ones). */
@@ -39,7 +44,9 @@ export type RequestAction =
   /** The token cannot be sent: wait for the renewal. */
   | 'wait'
   /** The token cannot be sent and nothing can renew it: the session is over. */
-  | 'ended';
+  | 'ended'
+  /** The token cannot be sent, and the upstream asked not to be called yet (`retryAt`): fail now, keep the session. */
+  | 'backoff';
 
 /** Facts a renewal has that a request does not. */
 export interface RenewalFacts {
@@ -102,7 +109,11 @@ export function renewAt(tokens: TokenSet, credentials: boolean, options: PolicyO
  */
 export function nextRenewalAt(tokens: TokenSet, facts: SessionFacts, options: PolicyOptions): number | undefined {
   if (!facts.refreshable && !facts.credentials) return undefined;
-  return Math.max(renewAt(tokens, facts.credentials, options), facts.failedAt + options.retryIntervalMs);
+  return Math.max(
+    renewAt(tokens, facts.credentials, options),
+    facts.failedAt + options.retryIntervalMs,
+    facts.retryAt ?? Number.NEGATIVE_INFINITY,
+  );
 }
 
 /**
@@ -118,12 +129,24 @@ export function freshUntil(tokens: TokenSet, options: PolicyOptions): number {
   return last;
 }
 
-/** The one rule for a request: must → wait; should → use and renew in the background; else use. */
+/**
+ * The one rule for a request: must → wait (or, while the upstream asked for a pause, fail now);
+ * should → use and renew in the background; else use.
+ */
 export function requestAction(tokens: TokenSet, now: number, facts: SessionFacts, options: PolicyOptions): RequestAction {
   const renewable = facts.refreshable || facts.credentials;
-  if (mustRenew(tokens, now, options)) return renewable || facts.renewing ? 'wait' : 'ended';
+  const paused = now < (facts.retryAt ?? Number.NEGATIVE_INFINITY);
+  if (mustRenew(tokens, now, options)) {
+    if (facts.renewing) return 'wait';
+    if (!renewable) return 'ended';
+    return paused ? 'backoff' : 'wait';
+  }
   const should =
-    renewable && !facts.renewing && now >= renewAt(tokens, facts.credentials, options) && now - facts.failedAt >= options.retryIntervalMs;
+    renewable &&
+    !facts.renewing &&
+    !paused &&
+    now >= renewAt(tokens, facts.credentials, options) &&
+    now - facts.failedAt >= options.retryIntervalMs;
   return should ? 'use-and-renew' : 'use';
 }
 

@@ -93,9 +93,12 @@ export class Renewals<Credentials> {
       }
       const next = await this.#renewRecord(key, slot, current, trigger, limit.signal);
       slot.failedAt = Number.NEGATIVE_INFINITY;
+      slot.retryAt = Number.NEGATIVE_INFINITY;
       return next;
     } catch (error) {
       slot.failedAt = context.now();
+      const pause = error instanceof AuthError ? error.upstream?.retryAfterMs : undefined;
+      slot.retryAt = pause === undefined ? Number.NEGATIVE_INFINITY : slot.failedAt + pause;
       if (controller.signal.aborted) throw stateError('KEEPER_CLOSED');
       if (limit.timedOut && !(error instanceof AuthError)) {
         throw context.failed(key, 'refresh', new AuthError('TIMEOUT', `renewal took longer than ${context.options.renewalTimeoutMs} ms`));

@@ -11,6 +11,8 @@ export interface KeySlot {
   usedAt: number;
   /** Last failed renewal here; `-Infinity` when none did. */
   failedAt: number;
+  /** The upstream asked not to be called before this time (its `Retry-After`); `-Infinity` when it did not. */
+  retryAt: number;
   /** When a rejection last renewed this session, and the version it renewed; `-Infinity` and 0 when none did. */
   rejectionRenewedAt: number;
   rejectionRenewedVersion: number;
@@ -60,6 +62,7 @@ export class KeySlots {
     slot = {
       usedAt: now,
       failedAt: Number.NEGATIVE_INFINITY,
+      retryAt: Number.NEGATIVE_INFINITY,
       rejectionRenewedAt: Number.NEGATIVE_INFINITY,
       rejectionRenewedVersion: 0,
       renewal: undefined,

@@ -44,6 +44,13 @@ describe('what a request does (requestAction)', () => {
     ['in the window 2,999 ms after a failure', hourToken, HOUR - 30_000, { ...idle, failedAt: HOUR - 32_999 }, 'use'],
     ['in the window 3,000 ms after a failure', hourToken, HOUR - 30_000, { ...idle, failedAt: HOUR - 33_000 }, 'use-and-renew'],
     ['expired 1 ms after a failure: must still wait', hourToken, HOUR, { ...idle, failedAt: HOUR - 1 }, 'wait'],
+    // retryAt: the upstream asked for a pause (Retry-After, slow_down)
+    ['expired 1 ms before the pause ends: fail now', hourToken, HOUR, { ...idle, failedAt: HOUR - 10, retryAt: HOUR + 1 }, 'backoff'],
+    ['expired as the pause ends: wait for a renewal', hourToken, HOUR, { ...idle, failedAt: HOUR - 10, retryAt: HOUR }, 'wait'],
+    ['expired in a pause, but a renewal is running: wait for it', hourToken, HOUR, { ...idle, retryAt: HOUR + 1, renewing: true }, 'wait'],
+    ['expired in a pause, and nothing renews it', hourToken, HOUR, { ...idle, refreshable: false, retryAt: HOUR + 1 }, 'ended'],
+    ['in the window during a pause: the token serves, no renewal', hourToken, HOUR - 30_000, { ...idle, retryAt: HOUR - 29_999 }, 'use'],
+    ['in the window as the pause ends', hourToken, HOUR - 30_000, { ...idle, retryAt: HOUR - 30_000 }, 'use-and-renew'],
     // nothing can renew it: the token serves until it expires, then the session has ended
     ['nothing renews it, in the window', hourToken, HOUR - 30_000, { ...idle, refreshable: false }, 'use'],
     ['nothing renews it, expired', hourToken, HOUR, { ...idle, refreshable: false }, 'ended'],
@@ -144,6 +151,12 @@ describe('when keep-alive renews next (nextRenewalAt)', () => {
   it.each([
     ['an hour-long token: its window', hourToken, idle, HOUR - 60_000],
     ['after a failure: not before the retry interval', hourToken, { ...idle, failedAt: HOUR - 10_000 }, HOUR - 7_000],
+    [
+      'after a failure with Retry-After: not before the pause ends',
+      hourToken,
+      { ...idle, failedAt: HOUR - 10_000, retryAt: HOUR + 5_000 },
+      HOUR + 5_000,
+    ],
     [
       'refresh token lapsing first, with credentials',
       { ...hourToken, refreshExpiresAt: HOUR / 2 },

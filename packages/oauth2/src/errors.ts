@@ -1,4 +1,4 @@
-import { AUTH_ERROR_MESSAGES, AuthError, type UpstreamDetails } from '@tokenkeeper/auth-core';
+import { AUTH_ERROR_MESSAGES, AuthError, retryAfterMs, type UpstreamDetails } from '@tokenkeeper/auth-core';
 import * as oauth from 'oauth4webapi';
 
 /** Which grant a token-endpoint call was for: the same `invalid_grant` means a different thing for each. */
@@ -41,10 +41,14 @@ export function oauthError(
   status: number,
   grant: GrantKind,
   operation: UpstreamDetails['operation'],
-  cause?: unknown,
+  response?: Response,
 ): AuthError {
   const upstream: UpstreamDetails = { operation, status, ...(status >= 500 && { outcomeUnknown: true }) };
-  const options = { upstream, ...(cause !== undefined && { cause }) };
+  // Honoured by the keeper: no renewal before it. slow_down without a Retry-After adds 5 s (RFC 8628 §3.5).
+  const pause = response && retryAfterMs(response.headers, Date.now());
+  if (pause !== undefined) upstream.retryAfterMs = pause;
+  else if (error === 'slow_down') upstream.retryAfterMs = 5_000;
+  const options = { upstream };
   if (CLIENT_ERRORS.has(error)) {
     return new AuthError(
       'CLIENT_MISCONFIGURED',
@@ -80,11 +84,11 @@ export function oauthError(
 /** Turns whatever oauth4webapi (or the keeper's client under it) threw into the AuthError it stands for. */
 export function toAuthError(error: unknown, grant: GrantKind, operation: UpstreamDetails['operation']): AuthError {
   if (error instanceof AuthError) return error;
-  if (error instanceof oauth.ResponseBodyError) return oauthError(error.error, error.status, grant, operation);
+  if (error instanceof oauth.ResponseBodyError) return oauthError(error.error, error.status, grant, operation, error.response);
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     const challenge = error.cause[0];
     const code = challenge?.parameters.error;
-    return oauthError(typeof code === 'string' ? code : 'invalid_client', error.status, grant, operation);
+    return oauthError(typeof code === 'string' ? code : 'invalid_client', error.status, grant, operation, error.response);
   }
   if (error instanceof oauth.AuthorizationResponseError) {
     return oauthError(error.error, 400, 'authorization_code', operation);
@@ -96,8 +100,9 @@ export function toAuthError(error: unknown, grant: GrantKind, operation: Upstrea
     const response = error.cause instanceof Response ? error.cause : undefined;
     const status = response?.status;
     if (status !== undefined && (status === 429 || status >= 500)) {
+      const pause = retryAfterMs(response!.headers, Date.now());
       return new AuthError('UPSTREAM_UNAVAILABLE', `upstream ${operation} answered ${status}`, {
-        upstream: { operation, status, outcomeUnknown: status >= 500 },
+        upstream: { operation, status, outcomeUnknown: status >= 500, ...(pause !== undefined && { retryAfterMs: pause }) },
       });
     }
     if (error.code === oauth.HTTP_REQUEST_FORBIDDEN || error.code === oauth.REQUEST_PROTOCOL_FORBIDDEN) {
