@@ -1,6 +1,7 @@
+import { AuthError } from '../errors.js';
 import { describeAnswer, type UpstreamResponse } from '../http.js';
 import { checkToken, expiryFrom, type TokenSet } from '../tokens.js';
-import { credentialInteger, credentialObject, credentialString, endpoint, parseJsonAnswer } from './answers.js';
+import { credentialInteger, credentialObject, credentialString, endpoint, parseJsonAnswer, refuseUnknownFields } from './answers.js';
 import { defineProtocol } from './define.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
 
@@ -8,8 +9,21 @@ import type { Protocol, UpstreamAnswer } from './protocol.js';
 export interface RefreshTokenCredentials {
   username: string;
   password: string;
-  /** Binds the session to one of the user's accounts. */
+  /** Binds the session to one of the user's accounts. `account_id`, the vendor's own name, is accepted too. */
   accountId?: number;
+}
+
+/** What refreshToken credentials may hold; anything else is refused rather than dropped. */
+const CREDENTIAL_FIELDS = ['username', 'password', 'accountId', 'account_id'] as const;
+
+/** The account id under either name (`accountId`, or the wire's `account_id`); both must agree. */
+function accountIdOf(credentials: Record<string, unknown>): number | undefined {
+  const camel = credentialInteger(credentials, 'accountId');
+  const wire = credentialInteger(credentials, 'account_id');
+  if (camel !== undefined && wire !== undefined && camel !== wire) {
+    throw new AuthError('INVALID_CREDENTIALS', 'credentials.accountId and credentials.account_id name different accounts');
+  }
+  return camel ?? wire;
 }
 
 /** Options of the {@link refreshToken} preset; only `baseUrl` is required. */
@@ -99,7 +113,8 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
     expirySignal: options.expirySignal ?? [401, 403],
     checkCredentials(credentials) {
       const object = credentialObject(credentials);
-      const accountId = credentialInteger(object, 'accountId');
+      refuseUnknownFields(object, CREDENTIAL_FIELDS);
+      const accountId = accountIdOf(object);
       return {
         username: credentialString(object, 'username'),
         password: credentialString(object, 'password'),
