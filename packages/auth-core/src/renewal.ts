@@ -197,10 +197,13 @@ export class Renewals<Credentials> {
     try {
       fresh = context.accept(await context.protocol.login(credentials, client), 'login');
     } catch (error) {
-      if (
-        error instanceof AuthError &&
-        (error.code === 'INVALID_CREDENTIALS' || error.code === 'NO_ACTIVE_MEMBERSHIP' || error.code === 'ACCESS_DENIED')
-      ) {
+      if (error instanceof AuthError && error.code === 'INVALID_CREDENTIALS') {
+        // Credentials that logged in before and are refused now: a password that expired under
+        // the organisation's policy (or was changed). Every call says so until a person logs in.
+        context.failed(key, 'login', error);
+        return context.end(key, record, 'the upstream refused the stored credentials on re-login', 'STORED_CREDENTIALS_REFUSED');
+      }
+      if (error instanceof AuthError && (error.code === 'NO_ACTIVE_MEMBERSHIP' || error.code === 'ACCESS_DENIED')) {
         context.failed(key, 'login', error);
         await context.end(key, record, `re-login refused: ${error.code}`).catch(ignore);
         throw error; // the call that found the end learns why; later calls get SESSION_EXPIRED

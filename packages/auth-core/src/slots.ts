@@ -1,6 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord } from './store/store.js';
 
+/** What a call to an ended session is told. */
+export type EndedCode = 'SESSION_EXPIRED' | 'STORED_CREDENTIALS_REFUSED';
+
 /**
  * What this process knows of one session key besides its stored record. One slot per key, in
  * one LRU: when a key leaves it (eviction, or {@link KeySlots.forget}), everything else this
@@ -24,6 +27,8 @@ export interface KeySlot {
   loggingOut: number;
   /** Why the session ended, until a new login or a logout: every call meanwhile gets `SESSION_EXPIRED`. */
   ended: string | undefined;
+  /** The code calls get while the session is ended: `SESSION_EXPIRED`, or why a re-login could not replace it. */
+  endedCode: EndedCode;
   /** The credentials provider answered `undefined` for this key: plan renewals without a re-login. */
   noCredentials: boolean;
   /** Keep-alive let this idle session go; its next request plans it again. */
@@ -67,6 +72,7 @@ export class KeySlots {
       loggedOutAt: 0,
       loggingOut: 0,
       ended: undefined,
+      endedCode: 'SESSION_EXPIRED',
       noCredentials: false,
       idle: true,
       unsaved: undefined,
