@@ -135,7 +135,7 @@ export class KeeperContext<Credentials> {
   }
 
   /** Reports a failed upstream call as an `error` event and returns it; an abort reason passes unreported. */
-  failed(key: string, operation: 'login' | 'refresh' | 'logout', error: unknown): unknown {
+  failed(key: string, operation: 'login' | 'refresh' | 'logout' | 'switch', error: unknown): unknown {
     if (error instanceof AuthError) this.emit('error', { key, protocol: this.protocol.name, operation, error });
     return error;
   }

@@ -19,6 +19,8 @@ export interface TokenKeeperEvents {
    */
   expired: EventBase & { reason: string; code: 'SESSION_EXPIRED' | 'STORED_CREDENTIALS_REFUSED' };
   logout: EventBase & { durationMs: number };
+  /** `session.switchAccount` bound the session to another account of the user; the new tokens replaced the old under the same key. */
+  switch: EventBase & { durationMs: number; accountId: number };
   /**
    * The upstream answered the expiry signal and the request is about to be retried once with a
    * new token (`renewed`: this call renewed the session, else it found a newer token). Not emitted

@@ -359,6 +359,21 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   /**
+   * Binds the session to another account of the same user, through the upstream's account switch
+   * (the refresh-token upstream's masquerade); the new tokens replace the old under the same key.
+   * Never runs beside a renewal of the key (here, or with a lock anywhere); a logout that begins
+   * meanwhile wins (`NOT_LOGGED_IN`). An account the user may not use is `ACCESS_DENIED`, and the
+   * session stays as it was. A later re-login (stored credentials) binds the account the
+   * credentials name.
+   */
+  async switchAccount(sessionKey: SessionKey, accountId: number, options: CallOptions = {}): Promise<SessionState> {
+    const key = this.#checkOpen(sessionKey);
+    if (!this.protocol.switchAccount) throw new TypeError(`protocol ${this.protocol.name} cannot switch accounts`);
+    if (!Number.isSafeInteger(accountId)) throw new TypeError('switchAccount: accountId must be a safe integer');
+    return this.#stateOf(await this.#renewals.switchAccount(key, accountId, options.signal));
+  }
+
+  /**
    * Ends the session. Requests in this process get `NOT_LOGGED_IN` at once; a renewal still
    * running (here, or in another process holding the lock) is waited for, so that the upstream
    * logout presents the newest refresh token and no refresh token is ever presented twice;
@@ -375,6 +390,7 @@ export class TokenKeeper<Credentials = unknown> {
     let record: SessionRecord | undefined;
     try {
       await slot.renewal?.catch(ignore);
+      await slot.switching?.catch(ignore);
       const release = await this.#renewals.lock(key, AbortSignal.timeout(context.options.renewalTimeoutMs)).catch(() => undefined);
       try {
         // The read only serves the upstream logout: a failing read must not keep the session alive.

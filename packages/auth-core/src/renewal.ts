@@ -27,6 +27,13 @@ export class Renewals<Credentials> {
   renew(key: string, seen: SessionRecord, trigger: RenewalTrigger, signal?: AbortSignal | null): Promise<SessionRecord> {
     const slot = this.#context.slots.get(key, this.#context.now());
     if (slot.loggingOut > 0) return Promise.reject(stateError('NOT_LOGGED_IN'));
+    // A switch is running: renew after it, from what it left (a renewal then finds it new, and stops).
+    const switching = slot.switching;
+    if (switching)
+      return untilAborted(
+        switching.then(ignore, ignore).then(() => this.renew(key, seen, trigger)),
+        signal,
+      );
     let renewal = slot.renewal;
     if (!renewal) {
       const startedAt = this.#context.logoutSequence;
@@ -47,6 +54,78 @@ export class Renewals<Credentials> {
       );
     }
     return untilAborted(renewal, signal);
+  }
+
+  /**
+   * Switches `key` to another account. Single flight with renewals: it waits for the renewal (or
+   * switch) running now, renewals that begin meanwhile wait for it, and it takes the same lock
+   * across processes. A logout that begins meanwhile waits for it and ends what it stored.
+   */
+  switchAccount(key: string, accountId: number, signal?: AbortSignal | null): Promise<SessionRecord> {
+    const context = this.#context;
+    const slot = context.slots.get(key, context.now());
+    if (slot.loggingOut > 0) return Promise.reject(stateError('NOT_LOGGED_IN'));
+    const startedAt = context.logoutSequence;
+    const before = slot.switching;
+    const running = (async () => {
+      await before?.catch(ignore);
+      await slot.renewal?.catch(ignore);
+      const record = await this.#runSwitch(key, slot, accountId);
+      if (slot.loggedOutAt > startedAt) throw stateError('NOT_LOGGED_IN');
+      return record;
+    })();
+    slot.switching = running;
+    running.then(
+      (record) => {
+        if (slot.switching === running) slot.switching = undefined;
+        this.#onRenewed(key, record);
+      },
+      () => {
+        if (slot.switching === running) slot.switching = undefined;
+      },
+    );
+    return untilAborted(running, signal);
+  }
+
+  /** One switch under the lock: a token that can no longer be sent is renewed first (a dead bearer cannot switch). */
+  async #runSwitch(key: string, slot: KeySlot, accountId: number): Promise<SessionRecord> {
+    const context = this.#context;
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const limit = deadline(context.options.renewalTimeoutMs, controller.signal);
+    const started = context.now();
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await this.lock(key, limit.signal);
+      let current = await context.read(key);
+      if (!current) throw context.noSession(key);
+      if (mustRenew(current.tokens, context.now(), context.options)) {
+        current = await this.#renewRecord(key, slot, current, 'expired', limit.signal);
+      }
+      let tokens: TokenSet;
+      try {
+        tokens = context.accept(await context.protocol.switchAccount!(current.tokens, accountId, context.client(limit.signal)), 'login');
+      } catch (error) {
+        throw context.failed(key, 'switch', error);
+      }
+      const next = await this.#replace(key, slot, current, tokens);
+      context.emit('switch', { key, protocol: context.protocol.name, durationMs: context.now() - started, accountId });
+      return next;
+    } catch (error) {
+      if (controller.signal.aborted) throw stateError('KEEPER_CLOSED');
+      if (limit.timedOut && !(error instanceof AuthError)) {
+        throw context.failed(
+          key,
+          'switch',
+          new AuthError('TIMEOUT', `account switch took longer than ${context.options.renewalTimeoutMs} ms`),
+        );
+      }
+      throw error;
+    } finally {
+      limit.clear();
+      this.#controllers.delete(controller);
+      await release?.().catch(ignore);
+    }
   }
 
   /** Aborts every running renewal (the keeper is closing). */

@@ -21,6 +21,8 @@ export interface KeySlot {
   login: { fingerprint: string; promise: Promise<SessionRecord> } | undefined;
   /** Single flight: the one renewal of this key running in this process. */
   renewal: Promise<SessionRecord> | undefined;
+  /** The account switch of this key running (or queued) in this process; renewals and logouts wait for it. */
+  switching: Promise<SessionRecord> | undefined;
   /** The logout sequence number of this key's latest logout; logins and renewals that began before it lost. */
   loggedOutAt: number;
   /** Logouts of this key running now: requests get `NOT_LOGGED_IN` meanwhile. */
@@ -68,6 +70,7 @@ export class KeySlots {
       rejectionRenewedAt: Number.NEGATIVE_INFINITY,
       rejectionRenewedVersion: 0,
       renewal: undefined,
+      switching: undefined,
       login: undefined,
       loggedOutAt: 0,
       loggingOut: 0,
@@ -99,7 +102,7 @@ export class KeySlots {
   /** Resolves once no renewal runs in this process (for tests on a manual clock, and for shutdown). */
   async settled(): Promise<void> {
     for (;;) {
-      const running = [...this.#slots.values()].flatMap((slot) => (slot.renewal ? [slot.renewal] : []));
+      const running = [...this.#slots.values()].flatMap((slot) => [slot.renewal, slot.switching].filter((flight) => flight !== undefined));
       if (running.length === 0) return;
       await Promise.allSettled(running);
     }

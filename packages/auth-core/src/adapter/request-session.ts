@@ -69,6 +69,11 @@ export class RequestSession<Credentials = unknown> {
     return this.#withKey((key) => this.keeper.fetch(key, input, init));
   }
 
+  /** Binds this request's session to another account of the user (see `TokenKeeper.switchAccount`). */
+  switchAccount(accountId: number, options?: CallOptions): Promise<SessionState> {
+    return this.#withKey((key) => this.keeper.switchAccount(key, accountId, options));
+  }
+
   async logout(options?: CallOptions): Promise<void> {
     if (this.#pendingKey) await this.#pendingKey;
     const key = this.#key;

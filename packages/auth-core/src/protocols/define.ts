@@ -13,6 +13,8 @@ export interface ProtocolDefinition<Credentials> {
   /** Default: `refresh` exists and the refresh token, if it has a known expiry, has not expired. */
   canRefresh?(tokens: TokenSet, now: number): boolean;
   logout?(tokens: TokenSet, client: UpstreamClient): Promise<void>;
+  /** See {@link Protocol.switchAccount}. Default: none (`session.switchAccount` is a TypeError). */
+  switchAccount?(tokens: TokenSet, accountId: number, client: UpstreamClient): Promise<TokenSet>;
   verifyCredentials?(credentials: Credentials, client: UpstreamClient): Promise<boolean>;
   /** Validate credentials before any I/O (throw `AuthError('INVALID_CREDENTIALS', …)`). Default: accept as given. */
   checkCredentials?(credentials: unknown): Credentials;
@@ -67,6 +69,7 @@ export function defineProtocol<Credentials>(definition: ProtocolDefinition<Crede
     refresh: refresh ?? (() => Promise.reject(new Error(`protocol ${definition.name} cannot refresh`))),
     logout: definition.logout ?? (async () => {}),
     ...(definition.verifyCredentials && { verifyCredentials: definition.verifyCredentials }),
+    ...(definition.switchAccount && { switchAccount: definition.switchAccount }),
     header,
     authorize(headers, accessToken) {
       headers.set(header, prefix + accessToken);
