@@ -363,8 +363,8 @@ export class TokenKeeper<Credentials = unknown> {
    * (the refresh-token upstream's masquerade); the new tokens replace the old under the same key.
    * Never runs beside a renewal of the key (here, or with a lock anywhere); a logout that begins
    * meanwhile wins (`NOT_LOGGED_IN`). An account the user may not use is `ACCESS_DENIED`, and the
-   * session stays as it was. A later re-login (stored credentials) binds the account the
-   * credentials name.
+   * session stays as it was. The session remembers the account: a later re-login with stored
+   * credentials binds it again (where the protocol has `withAccount`, as the refreshToken preset does).
    */
   async switchAccount(sessionKey: SessionKey, accountId: number, options: CallOptions = {}): Promise<SessionState> {
     const key = this.#checkOpen(sessionKey);

@@ -108,7 +108,7 @@ export class Renewals<Credentials> {
       } catch (error) {
         throw context.failed(key, 'switch', error);
       }
-      const next = await this.#replace(key, slot, current, tokens);
+      const next = await this.#replace(key, slot, current, tokens, accountId);
       context.emit('switch', { key, protocol: context.protocol.name, durationMs: context.now() - started, accountId });
       return next;
     } catch (error) {
@@ -272,9 +272,13 @@ export class Renewals<Credentials> {
     client: ReturnType<KeeperContext<Credentials>['client']>,
   ): Promise<SessionRecord> {
     const context = this.#context;
+    const { protocol } = context;
+    // After a switch, the new login binds the switched account, not the one the credentials name.
+    const login =
+      record.accountId !== undefined && protocol.withAccount ? protocol.withAccount(credentials, record.accountId) : credentials;
     let fresh: TokenSet;
     try {
-      fresh = context.accept(await context.protocol.login(credentials, client), 'login');
+      fresh = context.accept(await protocol.login(login, client), 'login');
     } catch (error) {
       if (error instanceof AuthError && error.code === 'INVALID_CREDENTIALS') {
         // Credentials that logged in before and are refused now: a password that expired under
@@ -312,9 +316,16 @@ export class Renewals<Credentials> {
    * then the tokens just issued belong to no session, and are logged out upstream. A logout that
    * began meanwhile is waiting for this renewal: it reads what is stored here and ends it.
    */
-  async #replace(key: string, slot: KeySlot, previous: SessionRecord, tokens: TokenSet): Promise<SessionRecord> {
+  async #replace(
+    key: string,
+    slot: KeySlot,
+    previous: SessionRecord,
+    tokens: TokenSet,
+    accountId = previous.accountId,
+  ): Promise<SessionRecord> {
     const context = this.#context;
     const record: SessionRecord = { tokens, version: previous.version + 1, loginId: previous.loginId, service: previous.service };
+    if (accountId !== undefined) record.accountId = accountId;
     let written: boolean;
     try {
       written = await context.write(key, record, previous);

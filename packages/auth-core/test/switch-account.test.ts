@@ -36,6 +36,19 @@ describe('session.switchAccount', () => {
     expect(upstream.stats).toMatchObject({ refreshes: 1, reuseDetections: 0 });
   });
 
+  it('binds the switched account again when the session has to log in anew, not the one the credentials name', async () => {
+    const { keeper, upstream, clock } = await setup(
+      'refreshToken',
+      { rememberCredentials: true },
+      { refreshTokenLifetimeMs: 2 * teletracker.lifetimeMs },
+    );
+    await keeper.session('grace').login(grace);
+    await keeper.session('grace').switchAccount(201);
+    await clock.advance(2.5 * teletracker.lifetimeMs);
+    expect(await accountOf(keeper, 'grace')).toBe(201);
+    expect(upstream.stats).toMatchObject({ logins: 2, masquerades: 1 });
+  });
+
   it('refuses an account the user may not use with ACCESS_DENIED and leaves the session as it was', async () => {
     const { keeper } = await setup('refreshToken');
     const session = keeper.session('ada');

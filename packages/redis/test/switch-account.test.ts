@@ -28,9 +28,9 @@ describe('account switching across instances on one Redis', () => {
         await keeper.close();
         await store.close();
       });
-      return keeper;
+      return { keeper, store };
     };
-    const [a, b] = [instance(), instance()];
+    const [{ keeper: a }, { keeper: b, store }] = [instance(), instance()];
     await a.session('grace').login({ username: 'grace', password: 'grace-password-2' });
 
     upstream.faults.next('switch', 'lateAnswer', { delayMs: 300 });
@@ -42,5 +42,6 @@ describe('account switching across instances on one Redis', () => {
     expect(await switching).toMatchObject({ status: 'active' });
     expect(await answer.json()).toMatchObject({ userId: 2, accountId: 201 });
     expect(upstream.stats).toMatchObject({ masquerades: 1, refreshes: 0, reuseDetections: 0 });
+    expect(await store.get('grace')).toMatchObject({ accountId: 201 }); // sealed with the tokens, for a later re-login
   });
 });

@@ -154,6 +154,7 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
         );
         return tokenSet(response, parseJsonAnswer('switch', response, { accessDenied: loginMeaning.accessDenied }), 'switch');
       },
+      withAccount: (credentials: RefreshTokenCredentials, accountId: number) => ({ ...credentials, accountId }),
     }),
   });
 }
