@@ -70,6 +70,7 @@ export class Renewals<Credentials> {
     const running = (async () => {
       await before?.catch(ignore);
       await slot.renewal?.catch(ignore);
+      if (slot.loggedOutAt > startedAt) throw stateError('NOT_LOGGED_IN'); // logged out while it waited: nothing to switch
       const record = await this.#runSwitch(key, slot, accountId);
       if (slot.loggedOutAt > startedAt) throw stateError('NOT_LOGGED_IN');
       return record;
@@ -102,11 +103,15 @@ export class Renewals<Credentials> {
       if (mustRenew(current.tokens, context.now(), context.options)) {
         current = await this.#renewRecord(key, slot, current, 'expired', limit.signal);
       }
-      let tokens: TokenSet;
-      try {
-        tokens = context.accept(await context.protocol.switchAccount!(current.tokens, accountId, context.client(limit.signal)), 'login');
-      } catch (error) {
-        throw context.failed(key, 'switch', error);
+      let tokens: TokenSet | undefined;
+      for (let attempt = 1; tokens === undefined; attempt++) {
+        try {
+          tokens = context.accept(await context.protocol.switchAccount!(current.tokens, accountId, context.client(limit.signal)), 'login');
+        } catch (error) {
+          // A token the upstream killed early is renewed, and the switch tried once more.
+          if (attempt > 1 || !this.#rejectedToken(error)) throw context.failed(key, 'switch', error);
+          current = await this.#renewRecord(key, slot, current, 'rejected', limit.signal);
+        }
       }
       const next = await this.#replace(key, slot, current, tokens, accountId);
       context.emit('switch', { key, protocol: context.protocol.name, durationMs: context.now() - started, accountId });
@@ -126,6 +131,12 @@ export class Renewals<Credentials> {
       this.#controllers.delete(controller);
       await release?.().catch(ignore);
     }
+  }
+
+  /** Whether a failed switch was answered with the protocol's expiry signal (its token is dead), not a refusal. */
+  #rejectedToken(error: unknown): boolean {
+    const status = error instanceof AuthError && error.code === 'UPSTREAM_REJECTED' ? error.upstream?.status : undefined;
+    return status !== undefined && this.#context.protocol.isExpirySignal({ status, headers: new Headers() });
   }
 
   /** Aborts every running renewal (the keeper is closing). */

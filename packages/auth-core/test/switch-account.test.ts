@@ -72,6 +72,31 @@ describe('session.switchAccount', () => {
     expect(await accountOf(keeper, 'grace')).toBe(201);
   });
 
+  it('renews a token the upstream killed early when the switch is answered with the expiry signal, and switches once more', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const session = keeper.session('grace');
+    await session.login(grace);
+    upstream.expireAccessToken();
+    await session.switchAccount(201);
+    expect(upstream.stats).toMatchObject({ refreshes: 1, masquerades: 1, reuseDetections: 0 });
+    expect(await accountOf(keeper, 'grace')).toBe(201);
+  });
+
+  it('reports a switch answered 500 as it is, and a renewal that fails after the expiry signal, without switching', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const session = keeper.session('grace');
+    await session.login(grace);
+    upstream.faults.next('switch', 'status500'); // not the expiry signal: reported as it is
+    expect(await rejection(() => session.switchAccount(201))).toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: 'upstream switch answered 500',
+    });
+    upstream.expireAccessToken();
+    upstream.faults.next('refresh', 'status503');
+    expect(await rejection(() => session.switchAccount(201))).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(upstream.stats.masquerades).toBe(0);
+  });
+
   it('never runs beside a renewal: a renewal that begins during the switch waits for it and finds the new tokens', async () => {
     const { keeper, upstream, clock } = await setup('refreshToken');
     const session = keeper.session('grace');
