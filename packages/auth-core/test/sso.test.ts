@@ -48,6 +48,18 @@ describe('SSO logins through the identity provider’s sign-in form', () => {
     expect(await (await keeper.session('ada').fetch('/whoami')).json()).toEqual({ userId: 1 });
   });
 
+  it('carries cookies across the redirects of an ADFS-like IdP and an upstream that hands the token over by cookie', async () => {
+    const { keeper, upstream } = await ssoSetup({ redirectAfterPassword: true, handoff: 'redirect' });
+    await keeper.session('ada').login(ada);
+    expect(await (await keeper.session('ada').fetch(resolver.resource)).json()).toMatchObject({ id: 1, currentOrg: { id: 7 } });
+    expect(upstream.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /user/authenticate',
+      'POST /saml/acs',
+      'GET /user/authenticate/sso',
+      'GET /user/users/me',
+    ]);
+  });
+
   it('leaves renewal to the preset: the token is renewed with the bearer, without another trip to the IdP', async () => {
     const { keeper, upstream, clock } = await ssoSetup();
     await keeper.session('ada').login(ada);

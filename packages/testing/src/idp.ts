@@ -12,6 +12,17 @@ export interface FakeSsoOptions {
   staySignedIn?: boolean;
   /** What the IdP posts back to the upstream's `/saml/acs`: a SAML-style `SAMLResponse` with `RelayState` ('saml'), or a `code` with `state` ('code'). Default 'saml'. */
   response?: 'saml' | 'code';
+  /**
+   * After the right password, redirect (302, with a `MSISAuth` cookie) to a page that continues
+   * the sign-in, as ADFS does, instead of answering it at once. Default `false`.
+   */
+  redirectAfterPassword?: boolean;
+  /**
+   * How `POST /saml/acs` hands the session token to the client: in the body, like a password
+   * login ('body'), or as a redirect to `GET /user/authenticate/sso` with a session cookie that
+   * that call trades for the token ('redirect'). Default 'body'.
+   */
+  handoff?: 'body' | 'redirect';
 }
 
 /** A sign-in the upstream started: where the IdP answer must come back, and what the user asked for. */
@@ -36,6 +47,8 @@ interface Flow {
   cookie: string;
   /** The email the password was right for, once it was. */
   email?: string;
+  /** With `redirectAfterPassword`: the cookie that says the password was right. */
+  signedIn?: string;
 }
 
 const PAGE = 'text/html; charset=utf-8';
@@ -138,6 +151,10 @@ ${inputs}
     );
   }
 
+  function afterPassword(flowId: string, flow: Flow): Reply {
+    return options.staySignedIn ? staySignedInPage(flowId, flow) : handBack(flowId, flow);
+  }
+
   function cookieOf(req: IncomingMessage): string | undefined {
     return /(?:^|;\s*)MSISContext=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
   }
@@ -176,7 +193,27 @@ ${inputs}
         flows.delete(flowId);
         return mfaPage();
       }
-      return options.staySignedIn ? staySignedInPage(flowId, flow) : handBack(flowId, flow);
+      if (options.redirectAfterPassword) {
+        flow.signedIn = random();
+        return {
+          status: 302,
+          headers: {
+            location: `/adfs/ls/continue?client-request-id=${flowId}`,
+            'set-cookie': `MSISAuth=${flow.signedIn}; Path=/adfs; HttpOnly`,
+          },
+          body: '',
+        };
+      }
+      return afterPassword(flowId, flow);
+    }
+    if (req.method === 'GET' && url.pathname === '/adfs/ls/continue') {
+      const flowId = url.searchParams.get('client-request-id') ?? '';
+      const flow = flows.get(flowId);
+      const signedIn = /(?:^|;\s*)MSISAuth=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+      if (!flow?.signedIn || signedIn !== flow.signedIn || cookieOf(req) !== flow.cookie) {
+        return textReply(400, '<p>MSIS7042: the sign-in session has expired. Start again.</p>', PAGE);
+      }
+      return afterPassword(flowId, flow);
     }
     if (req.method === 'POST' && url.pathname === '/adfs/ls/kmsi') {
       const found = flowOf(req, url, fields);

@@ -124,6 +124,9 @@ export function resolveOptions(options: FakeUpstreamOptions): ResolvedOptions {
       throw new TypeError(`sso.response must be 'saml' or 'code', got ${String(sso.response)}`);
     }
     if (sso.mfaUsers !== undefined && !Array.isArray(sso.mfaUsers)) throw new TypeError('sso.mfaUsers must be an array of emails');
+    if (sso.handoff !== undefined && sso.handoff !== 'body' && sso.handoff !== 'redirect') {
+      throw new TypeError(`sso.handoff must be 'body' or 'redirect', got ${String(sso.handoff)}`);
+    }
   }
   return {
     protocol,

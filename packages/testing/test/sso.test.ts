@@ -98,6 +98,28 @@ describe('sessionRenew fake upstream in SSO mode', () => {
     expect([...formOf(answer).fields.keys()]).toEqual(['code', 'state']);
   });
 
+  it('with handoff: redirect, answers the ACS with a session cookie that GET /user/authenticate/sso trades for the token once', async () => {
+    const upstream = await start({ protocol: 'sessionRenew', sso: { handoff: 'redirect', redirectAfterPassword: true } });
+    const { cookie, form } = await signInPage(upstream);
+    form.fields.set('UserName', ADA.email);
+    form.fields.set('Password', ADA.password);
+    const afterPassword = await postForm(new URL(form.action, upstream.idp!.url).href, form.fields, cookie);
+    expect(afterPassword.status).toBe(302);
+    const signedIn = afterPassword.headers.getSetCookie()[0]!.split(';')[0]!;
+    const next = new URL(afterPassword.headers.get('location')!, upstream.idp!.url).href;
+    expect((await fetch(next, { headers: { cookie } })).status).toBe(400); // without the sign-in cookie
+    const handBack = formOf(await (await fetch(next, { headers: { cookie: `${cookie}; ${signedIn}` } })).text());
+
+    const acs = await postForm(handBack.action, handBack.fields);
+    expect(acs.status).toBe(303);
+    expect(acs.headers.get('location')).toBe('/user/authenticate/sso');
+    const session = acs.headers.getSetCookie()[0]!.split(';')[0]!;
+    const trade = () => fetch(`${upstream.url}/user/authenticate/sso`, { headers: { cookie: session } });
+    const { token } = (await (await trade()).json()) as { token: string };
+    expect(upstream.tokenOwner(token)).toBe(1);
+    expect((await trade()).status).toBe(401);
+  });
+
   it('refuses sso on other protocols and unknown settings with TypeErrors', async () => {
     await expect(start({ protocol: 'refreshToken', sso: true })).rejects.toThrow(
       new TypeError('sso applies to sessionRenew only, not refreshToken'),

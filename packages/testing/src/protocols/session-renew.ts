@@ -75,7 +75,29 @@ export function sessionRenewProtocol(state: UpstreamState): ProtocolDefinition {
       return jsonReply(400, { message: 'No valid sign-in response' });
     }
     pending.delete(relayState);
-    return startSession(user, signIn.selectedOrg, undefined);
+    if (state.options.sso?.handoff !== 'redirect') return startSession(user, signIn.selectedOrg, undefined);
+    // The browser way: a session cookie and a redirect; a client trades the cookie for the token.
+    const cookie = randomBytes(12).toString('base64url');
+    handoffs.set(cookie, { user, selectedOrg: signIn.selectedOrg });
+    return {
+      status: 303,
+      headers: { location: '/user/authenticate/sso', 'set-cookie': `CoreSession=${cookie}; Path=/; HttpOnly` },
+      body: '',
+    };
+  }
+
+  /** Session cookies the ACS set, by value, until traded for a token once. */
+  const handoffs = new Map<string, { user: FakeUser; selectedOrg: number | undefined }>();
+
+  function tradeCookie({ headers }: RequestContext): Reply {
+    const cookie = /(?:^|;\s*)CoreSession=([^;]+)/.exec(headers.cookie ?? '')?.[1] ?? '';
+    const handoff = handoffs.get(cookie);
+    if (!handoff) {
+      stats.loginFailures++;
+      return jsonReply(401, { message: 'No SSO session' });
+    }
+    handoffs.delete(cookie);
+    return startSession(handoff.user, handoff.selectedOrg, undefined);
   }
 
   function renew({ headers, shapeFault }: RequestContext): Reply {
@@ -95,6 +117,7 @@ export function sessionRenewProtocol(state: UpstreamState): ProtocolDefinition {
       { method: 'POST', path: '/user/authenticate', endpoint: 'login', handle: login },
       { method: 'GET', path: '/user/authenticate', endpoint: 'refresh', handle: renew },
       { method: 'POST', path: '/saml/acs', handle: acs },
+      { method: 'GET', path: '/user/authenticate/sso', handle: tradeCookie },
       {
         method: 'GET',
         path: '/user/users/me',
