@@ -139,6 +139,36 @@ describe('SSO logins through the identity provider’s sign-in form', () => {
     expect(upstream.stats.logins).toBe(0);
   });
 
+  it('refuses a sign-in form served by the upstream itself: the password goes to idpOrigins only', async () => {
+    const { keeper, upstream } = await ssoSetup();
+    upstream.faults.next('login', 'ssoPage');
+    expect(await rejection(() => keeper.session('ada').login(ada))).toMatchObject({
+      code: 'UPSTREAM_REJECTED',
+      message: `the sign-in form posts to ${upstream.url}, which is not in idpOrigins`,
+    });
+  });
+
+  it('gives up on a chain of redirects longer than maxSteps', async () => {
+    const clock = createManualClock();
+    const upstream = await startFakeUpstream({ protocol: 'sessionRenew', clock });
+    cleanups.push(() => upstream.close());
+    // Five redirects in a row, each to the next (GET after the first: 302 turns the POST into a GET).
+    let target = `${upstream.url}/public`;
+    for (let hop = 0; hop < 5; hop++) target = `${upstream.url}/redirect?to=${encodeURIComponent(target)}`;
+    const loop = target.slice(upstream.url.length);
+    const loginStep = ssoFormLogin({ idpOrigins: ['https://adfs.corp.example'], maxSteps: 3 });
+    const keeper = new TokenKeeper({
+      protocol: sessionRenew({ baseUrl: upstream.url, loginPath: loop, loginStep }),
+      clock,
+      keepAlive: false,
+    });
+    cleanups.push(() => keeper.close());
+    expect(await rejection(() => keeper.session('ada').login(ada))).toMatchObject({
+      code: 'UPSTREAM_REJECTED',
+      message: 'the SSO login took more than 3 steps',
+    });
+  });
+
   it('logs a user who needs no SSO straight in with the same step', async () => {
     const clock = createManualClock();
     const upstream = await startFakeUpstream({ protocol: 'sessionRenew', clock });
