@@ -302,3 +302,45 @@ export function sessionKeySpecs<Incoming>(
     );
   });
 }
+
+/**
+ * Account switching through the request session (the app serves `POST /switch` with
+ * `{ accountId }` calling `switchAccount`, and answers its state as JSON).
+ */
+export function switchAccountSpecs(subject: string, startApp: StartApp): void {
+  const teletracker = PROTOCOLS.find((protocol) => protocol.name === 'refreshToken')!;
+
+  describe(`${subject}.switchAccount`, () => {
+    it('switches a logged-in user to another of their accounts, and the same cookie then calls the API as that account', async () => {
+      const { browser, upstream } = await startApp(teletracker);
+      const grace = browser();
+      await grace.login(teletracker.credentials('grace'));
+      expect((await grace.get('/data')).body).toMatchObject({ userId: USER_IDS.grace, accountId: 200 });
+
+      expect(await grace.request('POST', '/switch', { accountId: 201 })).toMatchObject({ status: 200, body: { status: 'active' } });
+      expect((await grace.get('/data')).body).toMatchObject({ userId: USER_IDS.grace, accountId: 201 });
+      expect(upstream.stats).toMatchObject({ logins: 1, masquerades: 1 });
+    });
+
+    it('answers an account the user may not use with 403 ACCESS_DENIED, and the session stays on its account', async () => {
+      const { browser } = await startApp(teletracker);
+      const ada = browser();
+      await ada.login(teletracker.credentials('ada'));
+
+      expect(await ada.request('POST', '/switch', { accountId: 200 })).toMatchObject({
+        status: 403,
+        body: { error: 'ACCESS_DENIED', message: 'the upstream refused this switch (403)' },
+      });
+      expect((await ada.get('/data')).body).toMatchObject({ userId: USER_IDS.ada, accountId: 100 });
+    });
+
+    it('answers a switch before any login with 401 NOT_LOGGED_IN without calling the upstream', async () => {
+      const { browser, upstream } = await startApp(teletracker);
+      expect(await browser().request('POST', '/switch', { accountId: 201 })).toMatchObject({
+        status: 401,
+        body: { error: 'NOT_LOGGED_IN' },
+      });
+      expect(upstream.requests).toHaveLength(0);
+    });
+  });
+}
