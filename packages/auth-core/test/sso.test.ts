@@ -148,6 +148,30 @@ describe('SSO logins through the identity provider’s sign-in form', () => {
     });
   });
 
+  it('reports a page without a form from the upstream itself as UPSTREAM_MALFORMED, not as the IdP asking for something', async () => {
+    const clock = createManualClock();
+    const upstream = await startFakeUpstream({ protocol: 'sessionRenew', clock });
+    cleanups.push(() => upstream.close());
+    // A maintenance page in place of the login's answer.
+    const maintenance: typeof fetch = async () =>
+      new Response('<html><head><title>Down for maintenance</title></head><body>Back soon</body></html>', {
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+      });
+    const loginStep = ssoFormLogin({ idpOrigins: ['https://adfs.corp.example'] });
+    const keeper = new TokenKeeper({
+      protocol: sessionRenew({ baseUrl: upstream.url, loginStep }),
+      clock,
+      keepAlive: false,
+      fetch: maintenance,
+    });
+    cleanups.push(() => keeper.close());
+    expect(await rejection(() => keeper.session('ada').login(ada))).toMatchObject({
+      code: 'UPSTREAM_MALFORMED',
+      message: 'upstream login answer: an HTML page instead of a token (an SSO login page?)',
+    });
+  });
+
   it('gives up on a chain of redirects longer than maxSteps', async () => {
     const clock = createManualClock();
     const upstream = await startFakeUpstream({ protocol: 'sessionRenew', clock });

@@ -107,6 +107,8 @@ export function ssoFormLogin(options: SsoFormLoginOptions): SessionRenewLoginSte
         response = await flow.send(action, handBack.method === 'post' ? 'POST' : 'GET', fieldsOf(handBack));
         continue;
       }
+      // The upstream's own page is not the IdP asking for something: the preset reports it (an HTML page, not a token).
+      if (new URL(url).origin === context.origin) return response;
       throw interactionRequired(page.title, page.forms, response);
     }
     throw new AuthError('UPSTREAM_REJECTED', `the SSO login took more than ${maxSteps} steps`, {
