@@ -63,7 +63,7 @@ export function sessionSpecs(subject: string, startApp: StartApp): void {
       expect(upstream.stats.apiCalls).toBe(2);
     });
 
-    it('answers a failed re-login with 401 and its error code in the JSON body, and nothing secret', async () => {
+    it('answers a re-login refused with the stored credentials with 401 STORED_CREDENTIALS_REFUSED in the JSON body, and nothing secret', async () => {
       const { browser, clock, upstream } = await startApp(protocol, {
         keeper: { rememberCredentials: true },
         upstream: { refreshTokenLifetimeMs: 2 * protocol.lifetimeMs },
@@ -74,8 +74,8 @@ export function sessionSpecs(subject: string, startApp: StartApp): void {
       await clock.advance(2.5 * protocol.lifetimeMs);
 
       const answer = await ada.get('/data');
-      expect(answer).toMatchObject({ status: 401, body: { error: 'INVALID_CREDENTIALS', message: expect.any(String) } });
-      expect(JSON.stringify(answer.body)).not.toMatch(/password/);
+      expect(answer).toMatchObject({ status: 401, body: { error: 'STORED_CREDENTIALS_REFUSED', message: expect.any(String) } });
+      expect(JSON.stringify(answer.body)).not.toMatch(/ada-password-1|changed-password-9/);
     });
 
     it('answers 401 SESSION_EXPIRED when the session can no longer be renewed and there are no credentials to log in again', async () => {
@@ -300,5 +300,47 @@ export function sessionKeySpecs<Incoming>(
         expect((await client.get('/me', { 'x-user': 'user-1' })).body).toEqual({ userId: USER_IDS.ada });
       },
     );
+  });
+}
+
+/**
+ * Account switching through the request session (the app serves `POST /switch` with
+ * `{ accountId }` calling `switchAccount`, and answers its state as JSON).
+ */
+export function switchAccountSpecs(subject: string, startApp: StartApp): void {
+  const teletracker = PROTOCOLS.find((protocol) => protocol.name === 'refreshToken')!;
+
+  describe(`${subject}.switchAccount`, () => {
+    it('switches a logged-in user to another of their accounts, and the same cookie then calls the API as that account', async () => {
+      const { browser, upstream } = await startApp(teletracker);
+      const grace = browser();
+      await grace.login(teletracker.credentials('grace'));
+      expect((await grace.get('/data')).body).toMatchObject({ userId: USER_IDS.grace, accountId: 200 });
+
+      expect(await grace.request('POST', '/switch', { accountId: 201 })).toMatchObject({ status: 200, body: { status: 'active' } });
+      expect((await grace.get('/data')).body).toMatchObject({ userId: USER_IDS.grace, accountId: 201 });
+      expect(upstream.stats).toMatchObject({ logins: 1, masquerades: 1 });
+    });
+
+    it('answers an account the user may not use with 403 ACCESS_DENIED, and the session stays on its account', async () => {
+      const { browser } = await startApp(teletracker);
+      const ada = browser();
+      await ada.login(teletracker.credentials('ada'));
+
+      expect(await ada.request('POST', '/switch', { accountId: 200 })).toMatchObject({
+        status: 403,
+        body: { error: 'ACCESS_DENIED', message: 'the upstream refused this switch (403)' },
+      });
+      expect((await ada.get('/data')).body).toMatchObject({ userId: USER_IDS.ada, accountId: 100 });
+    });
+
+    it('answers a switch before any login with 401 NOT_LOGGED_IN without calling the upstream', async () => {
+      const { browser, upstream } = await startApp(teletracker);
+      expect(await browser().request('POST', '/switch', { accountId: 201 })).toMatchObject({
+        status: 401,
+        body: { error: 'NOT_LOGGED_IN' },
+      });
+      expect(upstream.requests).toHaveLength(0);
+    });
   });
 }

@@ -7,7 +7,7 @@ import { createUpstreamClient, type UpstreamClient } from './http.js';
 import type { NormalizedOptions } from './options.js';
 import type { SessionFacts } from './policy.js';
 import type { Protocol } from './protocols/protocol.js';
-import { type KeySlot, KeySlots } from './slots.js';
+import { type EndedCode, type KeySlot, KeySlots } from './slots.js';
 import type { SessionRecord } from './store/store.js';
 import { acceptTokens, type TokenSet } from './tokens.js';
 import { CredentialVault } from './vault.js';
@@ -68,7 +68,8 @@ export class KeeperContext<Credentials> {
 
   /** The error for a key with no stored session: ended sessions say so until a new login or a logout. */
   noSession(key: string): AuthError {
-    return this.slots.peek(key)?.ended === undefined ? stateError('NOT_LOGGED_IN') : stateError('SESSION_EXPIRED');
+    const slot = this.slots.peek(key);
+    return slot?.ended === undefined ? stateError('NOT_LOGGED_IN') : stateError(slot.endedCode);
   }
 
   /** Checks a protocol's token set and applies what the keeper knows of the upstream's lifetimes. */
@@ -135,7 +136,7 @@ export class KeeperContext<Credentials> {
   }
 
   /** Reports a failed upstream call as an `error` event and returns it; an abort reason passes unreported. */
-  failed(key: string, operation: 'login' | 'refresh' | 'logout', error: unknown): unknown {
+  failed(key: string, operation: 'login' | 'refresh' | 'logout' | 'switch', error: unknown): unknown {
     if (error instanceof AuthError) this.emit('error', { key, protocol: this.protocol.name, operation, error });
     return error;
   }
@@ -146,14 +147,15 @@ export class KeeperContext<Credentials> {
   }
 
   /** Ends a session nothing can renew: deleted here, remembered as ended, reported once. */
-  async end(key: string, record: SessionRecord, reason: string): Promise<never> {
+  async end(key: string, record: SessionRecord, reason: string, code: EndedCode = 'SESSION_EXPIRED'): Promise<never> {
     const slot = this.slots.get(key, this.now());
     const first = slot.ended === undefined;
     slot.ended = reason;
+    slot.endedCode = code;
     this.vault?.delete(key);
     await this.delete(key, record.loginId);
-    if (first) this.emit('expired', { key, protocol: this.protocol.name, reason });
-    throw stateError('SESSION_EXPIRED');
+    if (first) this.emit('expired', { key, protocol: this.protocol.name, reason, code });
+    throw stateError(code);
   }
 }
 

@@ -8,6 +8,17 @@ export const AUTH_ERROR_STATUS = {
   NO_ACTIVE_MEMBERSHIP: 403,
   /** The credentials are right but the upstream refuses this login, e.g. an account the user may not use (403 "No access to account"). */
   ACCESS_DENIED: 403,
+  /**
+   * A new login with the stored credentials (a `credentials` provider's, or remembered ones) was
+   * refused: the password has probably expired under the organisation's policy, or was changed.
+   * The session has ended; a person must log in again (and the stored credentials be updated).
+   */
+  STORED_CREDENTIALS_REFUSED: 401,
+  /**
+   * The identity provider in front of the upstream asks for something a program cannot give (a
+   * one-time code, a consent page): a person must sign in. The message names what it asked for.
+   */
+  SSO_INTERACTION_REQUIRED: 401,
   /** No session under this key: log in first. */
   NOT_LOGGED_IN: 401,
   /** The session can no longer be renewed or refreshed and no credentials are at hand. */
@@ -42,7 +53,7 @@ export type AuthErrorCode = keyof typeof AUTH_ERROR_STATUS;
 /** Safe facts about the upstream answer behind an error: never a body that may hold a token. */
 export interface UpstreamDetails {
   /** Which call failed. */
-  operation: 'login' | 'refresh' | 'logout' | 'verify' | 'request' | 'discovery';
+  operation: 'login' | 'refresh' | 'logout' | 'verify' | 'request' | 'discovery' | 'switch';
   status?: number;
   contentType?: string;
   /**
@@ -112,6 +123,7 @@ export const AUTH_ERROR_MESSAGES = {
   SESSION_EXPIRED: 'the session has expired: log in again',
   KEEPER_CLOSED: 'the TokenKeeper is closed',
   CREDENTIALS_UNAVAILABLE: 'the credentials provider failed',
+  STORED_CREDENTIALS_REFUSED: 'the upstream refused the stored credentials (an expired or changed password?): log in again',
 } as const satisfies Partial<Record<AuthErrorCode, string>>;
 
 /** An AuthError with the one message of its code ({@link AUTH_ERROR_MESSAGES}). */

@@ -12,8 +12,15 @@ export interface EventBase {
 export interface TokenKeeperEvents {
   login: EventBase & { durationMs: number; reason: 'login' | 'relogin' };
   refresh: EventBase & { durationMs: number; trigger: RenewalTrigger; expiresAt: number };
-  expired: EventBase & { reason: string };
+  /**
+   * The session ended: nothing could renew it. `code` is what calls get until the next login:
+   * `SESSION_EXPIRED`, or `STORED_CREDENTIALS_REFUSED` when a new login with the stored
+   * credentials was refused (a password that expired under the organisation's policy).
+   */
+  expired: EventBase & { reason: string; code: 'SESSION_EXPIRED' | 'STORED_CREDENTIALS_REFUSED' };
   logout: EventBase & { durationMs: number };
+  /** `session.switchAccount` bound the session to another account of the user; the new tokens replaced the old under the same key. */
+  switch: EventBase & { durationMs: number; accountId: number };
   /**
    * The upstream answered the expiry signal and the request is about to be retried once with a
    * new token (`renewed`: this call renewed the session, else it found a newer token). Not emitted

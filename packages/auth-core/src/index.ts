@@ -34,6 +34,7 @@ export { keyHash } from './logging.js';
 export { type CredentialsProvider, DEFAULTS, type TokenKeeperLogger, type TokenKeeperOptions } from './options.js';
 export * from './protocols/index.js';
 export { Session } from './session.js';
+export { MAX_SESSION_KEY_LENGTH, type SessionKey } from './session-key.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Lock, RecordVersion, SessionRecord, SessionStore } from './store/store.js';
 export type { TokenSet } from './tokens.js';

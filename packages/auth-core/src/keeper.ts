@@ -12,6 +12,7 @@ import { freshUntil, learnedLifetime, rejectionRenews, requestAction, statusOf }
 import type { Protocol, UpstreamAnswer } from './protocols/protocol.js';
 import { Renewals } from './renewal.js';
 import { Session } from './session.js';
+import { checkSessionKey, type SessionKey } from './session-key.js';
 import type { SessionRecord, SessionStore } from './store/store.js';
 import type { TokenSet } from './tokens.js';
 
@@ -53,8 +54,6 @@ export interface KeeperStats {
   renewing: number;
 }
 
-const MAX_KEY_LENGTH = 1024;
-
 /**
  * Keeps sessions against one upstream alive: logs in, stores tokens, renews before expiry,
  * refreshes and retries once on the expiry signal, and never runs two renewals of one session
@@ -86,10 +85,9 @@ export class TokenKeeper<Credentials = unknown> {
     if (normalized.logger) attachLogger(this, normalized.logger, normalized.keyHashSecret);
   }
 
-  /** A cheap handle bound to one session key; creating it does no I/O. */
-  session(key: string): Session<Credentials> {
-    checkKey(key);
-    return new Session(this, key);
+  /** A cheap handle bound to one session key ({@link SessionKey}: `7` and `'7'` are one session); creating it does no I/O. */
+  session(key: SessionKey): Session<Credentials> {
+    return new Session(this, checkSessionKey(key));
   }
 
   /** Subscribes to `login`, `refresh`, `retry`, `expired`, `logout` or `error`; returns the unsubscribe function. */
@@ -132,9 +130,9 @@ export class TokenKeeper<Credentials = unknown> {
    * The access token to send now, renewing first only if it has expired. On a fresh token this
    * is a store lookup and a comparison.
    */
-  token(key: string, options?: CallOptions): Promise<string> {
+  token(sessionKey: SessionKey, options?: CallOptions): Promise<string> {
     try {
-      this.#checkOpen(key);
+      const key = this.#checkOpen(sessionKey);
       const ready = this.#currentRecord(key, options?.signal);
       return isThenable(ready) ? ready.then(accessTokenOf) : Promise.resolve(ready.tokens.accessToken);
     } catch (error) {
@@ -167,8 +165,8 @@ export class TokenKeeper<Credentials = unknown> {
    * stored one — and exactly one retry; a second rejection is returned as it is. A call that
    * cannot reach the upstream rejects with `UPSTREAM_UNAVAILABLE`.
    */
-  async fetch(key: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    this.#checkOpen(key);
+  async fetch(sessionKey: SessionKey, input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const key = this.#checkOpen(sessionKey);
     const { url, first, retry } = prepareRequest(input, init, this.protocol.baseUrl);
     if (url.origin !== this.protocol.origin) {
       if (!this.#allows(url.origin)) throw originRefused(url.origin);
@@ -218,9 +216,14 @@ export class TokenKeeper<Credentials = unknown> {
    * back as it is (not the expiry signal, or within `rejectionBackoffMs` of the last such renewal).
    * A retried request must not be retried again.
    */
-  async retryTokenFor(key: string, sentToken: string, answer: UpstreamAnswer, options?: CallOptions): Promise<string | undefined> {
+  async retryTokenFor(
+    sessionKey: SessionKey,
+    sentToken: string,
+    answer: UpstreamAnswer,
+    options?: CallOptions,
+  ): Promise<string | undefined> {
     if (!this.protocol.isExpirySignal(answer)) return undefined; // an answer in flight at close() stays an answer
-    this.#checkOpen(key);
+    const key = this.#checkOpen(sessionKey);
     return (await this.#afterRejection(key, sentToken, options?.signal))?.tokens.accessToken;
   }
 
@@ -230,8 +233,8 @@ export class TokenKeeper<Credentials = unknown> {
    * Resolves `undefined` when the rejection should be handed back unchanged (see
    * `rejectionBackoffMs`). For adapters that send requests themselves (the axios interceptor).
    */
-  async renewAfterRejection(key: string, rejectedToken: string, options?: CallOptions): Promise<string | undefined> {
-    this.#checkOpen(key);
+  async renewAfterRejection(sessionKey: SessionKey, rejectedToken: string, options?: CallOptions): Promise<string | undefined> {
+    const key = this.#checkOpen(sessionKey);
     return (await this.#afterRejection(key, rejectedToken, options?.signal))?.tokens.accessToken;
   }
 
@@ -280,8 +283,8 @@ export class TokenKeeper<Credentials = unknown> {
    * that begins while the upstream answers wins: the new upstream session is logged out again and
    * the login rejects with `NOT_LOGGED_IN`.
    */
-  async login(key: string, credentials: Credentials, options: LoginOptions = {}): Promise<SessionState> {
-    this.#checkOpen(key);
+  async login(sessionKey: SessionKey, credentials: Credentials, options: LoginOptions = {}): Promise<SessionState> {
+    const key = this.#checkOpen(sessionKey);
     const context = this.#context;
     const checked = this.protocol.checkCredentials(credentials);
     context.vault?.check(checked);
@@ -360,14 +363,29 @@ export class TokenKeeper<Credentials = unknown> {
   }
 
   /**
+   * Binds the session to another account of the same user, through the upstream's account switch
+   * (the refresh-token upstream's masquerade); the new tokens replace the old under the same key.
+   * Never runs beside a renewal of the key (here, or with a lock anywhere); a logout that begins
+   * meanwhile wins (`NOT_LOGGED_IN`). An account the user may not use is `ACCESS_DENIED`, and the
+   * session stays as it was. The session remembers the account: a later re-login with stored
+   * credentials binds it again (where the protocol has `withAccount`, as the refreshToken preset does).
+   */
+  async switchAccount(sessionKey: SessionKey, accountId: number, options: CallOptions = {}): Promise<SessionState> {
+    const key = this.#checkOpen(sessionKey);
+    if (!this.protocol.switchAccount) throw new TypeError(`protocol ${this.protocol.name} cannot switch accounts`);
+    if (!Number.isSafeInteger(accountId)) throw new TypeError('switchAccount: accountId must be a safe integer');
+    return this.#stateOf(await this.#renewals.switchAccount(key, accountId, options.signal));
+  }
+
+  /**
    * Ends the session. Requests in this process get `NOT_LOGGED_IN` at once; a renewal still
    * running (here, or in another process holding the lock) is waited for, so that the upstream
    * logout presents the newest refresh token and no refresh token is ever presented twice;
    * a login still running loses. Then the session is deleted, and logged out upstream where the
    * protocol can.
    */
-  async logout(key: string, options: CallOptions = {}): Promise<void> {
-    this.#checkOpen(key);
+  async logout(sessionKey: SessionKey, options: CallOptions = {}): Promise<void> {
+    const key = this.#checkOpen(sessionKey);
     const context = this.#context;
     const started = context.now();
     const slot = context.slots.get(key, started);
@@ -376,6 +394,7 @@ export class TokenKeeper<Credentials = unknown> {
     let record: SessionRecord | undefined;
     try {
       await slot.renewal?.catch(ignore);
+      await slot.switching?.catch(ignore);
       const release = await this.#renewals.lock(key, AbortSignal.timeout(context.options.renewalTimeoutMs)).catch(() => undefined);
       try {
         // The read only serves the upstream logout: a failing read must not keep the session alive.
@@ -401,8 +420,8 @@ export class TokenKeeper<Credentials = unknown> {
     context.emit('logout', { key, protocol: this.protocol.name, durationMs: context.now() - started });
   }
 
-  async state(key: string): Promise<SessionState> {
-    this.#checkOpen(key);
+  async state(sessionKey: SessionKey): Promise<SessionState> {
+    const key = this.#checkOpen(sessionKey);
     const record = await this.#context.read(key);
     if (record) return this.#stateOf(record);
     return { status: this.#context.slots.peek(key)?.ended === undefined ? 'none' : 'ended' };
@@ -455,16 +474,10 @@ export class TokenKeeper<Credentials = unknown> {
     };
   }
 
-  #checkOpen(key: string): void {
+  /** The key `sessionKey` stands for, on an open keeper. */
+  #checkOpen(sessionKey: SessionKey): string {
     if (this.#context.closed) throw stateError('KEEPER_CLOSED');
-    checkKey(key);
-  }
-}
-
-/** A session key is the app's own value: anything but a non-empty string of at most 1,024 characters is a programming error. */
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new TypeError(`TokenKeeper: the session key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
+    return checkSessionKey(sessionKey);
   }
 }
 

@@ -37,7 +37,12 @@ export function attachLogger(keeper: Subscribable, logger: TokenKeeperLogger, se
   keeper.on('retry', ({ key, protocol, renewed }) =>
     write('debug', 'expiry signal: retrying once', { keyHash: hashOf(key), protocol, renewed }),
   );
-  keeper.on('expired', ({ key, protocol, reason }) => write('debug', 'session ended', { keyHash: hashOf(key), protocol, reason }));
+  keeper.on('expired', ({ key, protocol, reason, code }) =>
+    write('debug', 'session ended', { keyHash: hashOf(key), protocol, reason, code }),
+  );
+  keeper.on('switch', ({ key, protocol, durationMs, accountId }) =>
+    write('debug', 'switched account', { keyHash: hashOf(key), protocol, durationMs, accountId }),
+  );
   keeper.on('logout', ({ key, protocol, durationMs }) => write('debug', 'logged out', { keyHash: hashOf(key), protocol, durationMs }));
   keeper.on('error', ({ key, protocol, operation, error }) =>
     write('warn', `${operation} failed: ${error.message}`, {

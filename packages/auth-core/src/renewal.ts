@@ -27,6 +27,13 @@ export class Renewals<Credentials> {
   renew(key: string, seen: SessionRecord, trigger: RenewalTrigger, signal?: AbortSignal | null): Promise<SessionRecord> {
     const slot = this.#context.slots.get(key, this.#context.now());
     if (slot.loggingOut > 0) return Promise.reject(stateError('NOT_LOGGED_IN'));
+    // A switch is running: renew after it, from what it left (a renewal then finds it new, and stops).
+    const switching = slot.switching;
+    if (switching)
+      return untilAborted(
+        switching.then(ignore, ignore).then(() => this.renew(key, seen, trigger)),
+        signal,
+      );
     let renewal = slot.renewal;
     if (!renewal) {
       const startedAt = this.#context.logoutSequence;
@@ -47,6 +54,89 @@ export class Renewals<Credentials> {
       );
     }
     return untilAborted(renewal, signal);
+  }
+
+  /**
+   * Switches `key` to another account. Single flight with renewals: it waits for the renewal (or
+   * switch) running now, renewals that begin meanwhile wait for it, and it takes the same lock
+   * across processes. A logout that begins meanwhile waits for it and ends what it stored.
+   */
+  switchAccount(key: string, accountId: number, signal?: AbortSignal | null): Promise<SessionRecord> {
+    const context = this.#context;
+    const slot = context.slots.get(key, context.now());
+    if (slot.loggingOut > 0) return Promise.reject(stateError('NOT_LOGGED_IN'));
+    const startedAt = context.logoutSequence;
+    const before = slot.switching;
+    const running = (async () => {
+      await before?.catch(ignore);
+      await slot.renewal?.catch(ignore);
+      if (slot.loggedOutAt > startedAt) throw stateError('NOT_LOGGED_IN'); // logged out while it waited: nothing to switch
+      const record = await this.#runSwitch(key, slot, accountId);
+      if (slot.loggedOutAt > startedAt) throw stateError('NOT_LOGGED_IN');
+      return record;
+    })();
+    slot.switching = running;
+    running.then(
+      (record) => {
+        if (slot.switching === running) slot.switching = undefined;
+        this.#onRenewed(key, record);
+      },
+      () => {
+        if (slot.switching === running) slot.switching = undefined;
+      },
+    );
+    return untilAborted(running, signal);
+  }
+
+  /** One switch under the lock: a token that can no longer be sent is renewed first (a dead bearer cannot switch). */
+  async #runSwitch(key: string, slot: KeySlot, accountId: number): Promise<SessionRecord> {
+    const context = this.#context;
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const limit = deadline(context.options.renewalTimeoutMs, controller.signal);
+    const started = context.now();
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await this.lock(key, limit.signal);
+      let current = await context.read(key);
+      if (!current) throw context.noSession(key);
+      if (mustRenew(current.tokens, context.now(), context.options)) {
+        current = await this.#renewRecord(key, slot, current, 'expired', limit.signal);
+      }
+      let tokens: TokenSet | undefined;
+      for (let attempt = 1; tokens === undefined; attempt++) {
+        try {
+          tokens = context.accept(await context.protocol.switchAccount!(current.tokens, accountId, context.client(limit.signal)), 'login');
+        } catch (error) {
+          // A token the upstream killed early is renewed, and the switch tried once more.
+          if (attempt > 1 || !this.#rejectedToken(error)) throw context.failed(key, 'switch', error);
+          current = await this.#renewRecord(key, slot, current, 'rejected', limit.signal);
+        }
+      }
+      const next = await this.#replace(key, slot, current, tokens, accountId);
+      context.emit('switch', { key, protocol: context.protocol.name, durationMs: context.now() - started, accountId });
+      return next;
+    } catch (error) {
+      if (controller.signal.aborted) throw stateError('KEEPER_CLOSED');
+      if (limit.timedOut && !(error instanceof AuthError)) {
+        throw context.failed(
+          key,
+          'switch',
+          new AuthError('TIMEOUT', `account switch took longer than ${context.options.renewalTimeoutMs} ms`),
+        );
+      }
+      throw error;
+    } finally {
+      limit.clear();
+      this.#controllers.delete(controller);
+      await release?.().catch(ignore);
+    }
+  }
+
+  /** Whether a failed switch was answered with the protocol's expiry signal (its token is dead), not a refusal. */
+  #rejectedToken(error: unknown): boolean {
+    const status = error instanceof AuthError && error.code === 'UPSTREAM_REJECTED' ? error.upstream?.status : undefined;
+    return status !== undefined && this.#context.protocol.isExpirySignal({ status, headers: new Headers() });
   }
 
   /** Aborts every running renewal (the keeper is closing). */
@@ -196,14 +286,21 @@ export class Renewals<Credentials> {
     client: ReturnType<KeeperContext<Credentials>['client']>,
   ): Promise<SessionRecord> {
     const context = this.#context;
+    const { protocol } = context;
+    // After a switch, the new login binds the switched account, not the one the credentials name.
+    const login =
+      record.accountId !== undefined && protocol.withAccount ? protocol.withAccount(credentials, record.accountId) : credentials;
     let fresh: TokenSet;
     try {
-      fresh = context.accept(await context.protocol.login(credentials, client), 'login');
+      fresh = context.accept(await protocol.login(login, client), 'login');
     } catch (error) {
-      if (
-        error instanceof AuthError &&
-        (error.code === 'INVALID_CREDENTIALS' || error.code === 'NO_ACTIVE_MEMBERSHIP' || error.code === 'ACCESS_DENIED')
-      ) {
+      if (error instanceof AuthError && error.code === 'INVALID_CREDENTIALS') {
+        // Credentials that logged in before and are refused now: a password that expired under
+        // the organisation's policy (or was changed). Every call says so until a person logs in.
+        context.failed(key, 'login', error);
+        return context.end(key, record, 'the upstream refused the stored credentials on re-login', 'STORED_CREDENTIALS_REFUSED');
+      }
+      if (error instanceof AuthError && (error.code === 'NO_ACTIVE_MEMBERSHIP' || error.code === 'ACCESS_DENIED')) {
         context.failed(key, 'login', error);
         await context.end(key, record, `re-login refused: ${error.code}`).catch(ignore);
         throw error; // the call that found the end learns why; later calls get SESSION_EXPIRED
@@ -233,9 +330,16 @@ export class Renewals<Credentials> {
    * then the tokens just issued belong to no session, and are logged out upstream. A logout that
    * began meanwhile is waiting for this renewal: it reads what is stored here and ends it.
    */
-  async #replace(key: string, slot: KeySlot, previous: SessionRecord, tokens: TokenSet): Promise<SessionRecord> {
+  async #replace(
+    key: string,
+    slot: KeySlot,
+    previous: SessionRecord,
+    tokens: TokenSet,
+    accountId = previous.accountId,
+  ): Promise<SessionRecord> {
     const context = this.#context;
     const record: SessionRecord = { tokens, version: previous.version + 1, loginId: previous.loginId, service: previous.service };
+    if (accountId !== undefined) record.accountId = accountId;
     let written: boolean;
     try {
       written = await context.write(key, record, previous);

@@ -32,6 +32,11 @@ export class Session<Credentials = unknown> {
     return this.keeper.fetch(this.key, input, init);
   }
 
+  /** Binds the session to another account of the user (the upstream's masquerade); see {@link TokenKeeper.switchAccount}. */
+  switchAccount(accountId: number, options?: CallOptions): Promise<SessionState> {
+    return this.keeper.switchAccount(this.key, accountId, options);
+  }
+
   /** Ends the session here and, where the protocol can, upstream. */
   logout(options?: CallOptions): Promise<void> {
     return this.keeper.logout(this.key, options);

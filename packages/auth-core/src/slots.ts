@@ -1,6 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { SessionRecord } from './store/store.js';
 
+/** What a call to an ended session is told. */
+export type EndedCode = 'SESSION_EXPIRED' | 'STORED_CREDENTIALS_REFUSED';
+
 /**
  * What this process knows of one session key besides its stored record. One slot per key, in
  * one LRU: when a key leaves it (eviction, or {@link KeySlots.forget}), everything else this
@@ -20,12 +23,16 @@ export interface KeySlot {
   login: { fingerprint: string; promise: Promise<SessionRecord> } | undefined;
   /** Single flight: the one renewal of this key running in this process. */
   renewal: Promise<SessionRecord> | undefined;
+  /** The account switch of this key running (or queued) in this process; renewals and logouts wait for it. */
+  switching: Promise<SessionRecord> | undefined;
   /** The logout sequence number of this key's latest logout; logins and renewals that began before it lost. */
   loggedOutAt: number;
   /** Logouts of this key running now: requests get `NOT_LOGGED_IN` meanwhile. */
   loggingOut: number;
   /** Why the session ended, until a new login or a logout: every call meanwhile gets `SESSION_EXPIRED`. */
   ended: string | undefined;
+  /** The code calls get while the session is ended: `SESSION_EXPIRED`, or why a re-login could not replace it. */
+  endedCode: EndedCode;
   /** The credentials provider answered `undefined` for this key: plan renewals without a re-login. */
   noCredentials: boolean;
   /** Keep-alive let this idle session go; its next request plans it again. */
@@ -66,10 +73,12 @@ export class KeySlots {
       rejectionRenewedAt: Number.NEGATIVE_INFINITY,
       rejectionRenewedVersion: 0,
       renewal: undefined,
+      switching: undefined,
       login: undefined,
       loggedOutAt: 0,
       loggingOut: 0,
       ended: undefined,
+      endedCode: 'SESSION_EXPIRED',
       noCredentials: false,
       idle: true,
       unsaved: undefined,
@@ -96,7 +105,7 @@ export class KeySlots {
   /** Resolves once no renewal runs in this process (for tests on a manual clock, and for shutdown). */
   async settled(): Promise<void> {
     for (;;) {
-      const running = [...this.#slots.values()].flatMap((slot) => (slot.renewal ? [slot.renewal] : []));
+      const running = [...this.#slots.values()].flatMap((slot) => [slot.renewal, slot.switching].filter((flight) => flight !== undefined));
       if (running.length === 0) return;
       await Promise.allSettled(running);
     }

@@ -202,7 +202,7 @@ describe('re-login', () => {
     expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'NOT_LOGGED_IN' });
   });
 
-  it('ends the session when the re-login is refused, answering with the login’s error code', async () => {
+  it('ends the session when the re-login is refused, answering STORED_CREDENTIALS_REFUSED', async () => {
     const { keeper, upstream, clock } = await setup('sessionRenew', {
       credentials: () => ({ email: 'ada@example.test', password: 'changed-since', selectedOrg: 7 }),
     });
@@ -210,9 +210,9 @@ describe('re-login', () => {
     await session.login(protocolCase('sessionRenew').credentials('ada'));
     await clock.advance(16 * 60_000);
     const error = await rejection(() => session.fetch('/whoami'));
-    expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+    expect(error).toMatchObject({ code: 'STORED_CREDENTIALS_REFUSED', status: 401 });
     expect(await session.state()).toEqual({ status: 'ended' });
-    expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'SESSION_EXPIRED' });
+    expect(await rejection(() => session.fetch('/whoami'))).toMatchObject({ code: 'STORED_CREDENTIALS_REFUSED' });
     expect(upstream.stats.loginFailures).toBe(1);
   });
 });
@@ -296,11 +296,11 @@ describe('options', () => {
     expect(() => refreshToken({ baseUrl: 'ftp://example.test' })).toThrow(/baseUrl must be an http\(s\) URL/);
   });
 
-  it('refuses a session key that is empty, too long or not a string with a TypeError (a programming error)', () => {
+  it('refuses a session key that is empty, too long, a fraction or not a string with a TypeError (a programming error)', () => {
     const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: 'http://127.0.0.1:9' }) });
-    for (const key of ['', 'x'.repeat(1_025), 42 as unknown as string]) {
+    for (const key of ['', 'x'.repeat(1_025), 4.2, true as unknown as string]) {
       expect(() => keeper.session(key)).toThrow(
-        new TypeError('TokenKeeper: the session key must be a non-empty string of at most 1024 characters'),
+        new TypeError('TokenKeeper: the session key must be a non-empty string of at most 1024 characters, or a safe integer'),
       );
     }
     return keeper.close();

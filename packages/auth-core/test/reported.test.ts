@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { createManualClock } from '@tokenkeeper/testing';
 import { describe, expect, it } from 'vitest';
-import { AuthError, defineProtocol, MemoryStore, TokenKeeper } from '../src/index.js';
+import { AuthError, defineProtocol, MemoryStore, RequestSession, sessionKeyOf, TokenKeeper } from '../src/index.js';
 import { PROTOCOLS, protocolCase, rejection, setup } from './harness.js';
 
 // Defects an upstream written apart from this project, and its users, found. Each spec failed
@@ -304,5 +304,107 @@ describe('logout wins across instances', () => {
       await instanceA.close();
       await instanceB.close();
     }
+  });
+});
+
+describe('the account a user asked for', () => {
+  it('a login with { account_id: 99 } (the name in the vendor’s table) is ACCESS_DENIED, not silently bound to the default account', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    const error = await rejection(() => session.login({ username: 'ada', password: 'ada-password-1', account_id: 99 }));
+    expect(error).toMatchObject({ code: 'ACCESS_DENIED', status: 403, message: 'the upstream refused this login (403)' });
+    expect(upstream.stats.logins).toBe(0);
+    expect(await session.state()).toEqual({ status: 'none' });
+  });
+
+  it('a login with { account_id: 201 } binds that account of the user', async () => {
+    const { keeper } = await setup('refreshToken');
+    const session = keeper.session('grace');
+    await session.login({ username: 'grace', password: 'grace-password-2', account_id: 201 });
+    expect(await (await session.fetch(teletracker.resource)).json()).toMatchObject({ userId: 2, accountId: 201 });
+  });
+
+  it('a misspelt field is refused with INVALID_CREDENTIALS naming it, before anything is sent', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const error = await rejection(() => keeper.session('ada').login({ username: 'ada', password: 'ada-password-1', acount_id: 201 }));
+    expect(error).toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+      status: 401,
+      message: 'credentials.acount_id is not a field this protocol takes (it takes username, password, accountId, account_id)',
+    });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('accountId and account_id naming two accounts are refused, not one of them picked', async () => {
+    const { keeper, upstream } = await setup('refreshToken');
+    const credentials = { username: 'grace', password: 'grace-password-2', accountId: 200, account_id: 201 };
+    expect(await rejection(() => keeper.session('grace').login(credentials))).toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+      message: 'credentials.accountId and credentials.account_id name different accounts',
+    });
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('a password that expired under the organisation’s policy', () => {
+  it('ends the session with STORED_CREDENTIALS_REFUSED in the error and the expired event, not a login error for a login nobody made', async () => {
+    const { keeper, upstream, clock } = await setup('sessionRenew', { rememberCredentials: true });
+    const ended: unknown[] = [];
+    keeper.on('expired', (event) => ended.push(event));
+    const session = keeper.session('ada');
+    await session.login(resolver.credentials('ada'));
+    upstream.users.find((user) => user.id === 1)!.password = 'rotated-by-policy-1';
+    await clock.advance(resolver.lifetimeMs + 1_000);
+
+    const message = 'the upstream refused the stored credentials (an expired or changed password?): log in again';
+    expect(await rejection(() => session.fetch(resolver.resource))).toMatchObject({
+      code: 'STORED_CREDENTIALS_REFUSED',
+      status: 401,
+      message,
+    });
+    expect(ended).toEqual([
+      {
+        key: 'ada',
+        protocol: 'sessionRenew',
+        reason: 'the upstream refused the stored credentials on re-login',
+        code: 'STORED_CREDENTIALS_REFUSED',
+      },
+    ]);
+    expect(await session.state()).toEqual({ status: 'ended' });
+    // Every call says so until a person logs in again, and no second login is tried meanwhile.
+    expect(await rejection(() => session.token())).toMatchObject({ code: 'STORED_CREDENTIALS_REFUSED', message });
+    expect(upstream.stats.loginFailures).toBe(1);
+  });
+
+  it('ends an unrenewable session with SESSION_EXPIRED as before, saying so in the event', async () => {
+    const { keeper, clock } = await setup('sessionRenew');
+    const ended: unknown[] = [];
+    keeper.on('expired', (event) => ended.push(event));
+    await keeper.session('ada').login(resolver.credentials('ada'));
+    await clock.advance(resolver.lifetimeMs + 1_000);
+    expect(await rejection(() => keeper.session('ada').token())).toMatchObject({ code: 'SESSION_EXPIRED' });
+    expect(ended).toMatchObject([{ code: 'SESSION_EXPIRED', reason: 'the token expired and nothing can renew it' }]);
+  });
+});
+
+describe('one rule for session keys', () => {
+  it('keeper.session(7) is the session an adapter’s sessionKey answering 7 uses: a safe integer stands for its decimal string', async () => {
+    const { keeper } = await setup('refreshToken');
+    await keeper.session(7).login(teletracker.credentials('ada'));
+    expect(sessionKeyOf(7)).toBe('7');
+    expect(keeper.session(7).key).toBe('7');
+    expect((await new RequestSession(keeper, sessionKeyOf(7)).state()).status).toBe('active');
+    expect((await keeper.state('7')).status).toBe('active');
+  });
+
+  it('what is not a key is a TypeError for the keeper and “no session” for an adapter’s sessionKey, by the same rule', async () => {
+    const { keeper } = await setup('refreshToken');
+    for (const odd of [1.5, Number.NaN, 2 ** 53, '', 'x'.repeat(1025), null, {}]) {
+      expect(sessionKeyOf(odd)).toBeUndefined();
+      expect(() => keeper.session(odd as string)).toThrow(
+        new TypeError('TokenKeeper: the session key must be a non-empty string of at most 1024 characters, or a safe integer'),
+      );
+    }
+    expect(await rejection(() => new RequestSession(keeper, sessionKeyOf(1.5)).token())).toMatchObject({ code: 'NOT_LOGGED_IN' });
   });
 });

@@ -1,4 +1,4 @@
-import { AUTH_ERROR_MESSAGES, AuthError, type Session, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
+import { AUTH_ERROR_MESSAGES, AuthError, type Session, type SessionKey, sessionKeyOf, type TokenKeeper } from '@tokenkeeper/auth-core';
 import axios, {
   type AxiosAdapter,
   AxiosHeaders,
@@ -11,8 +11,8 @@ import { discard, followByHand, isSettledResponse, type Outcome, settle } from '
 
 /** tokenkeeper's settings on one axios request: `axios.get(url, { tokenKeeper: { sessionKey: user.id } })`. */
 export interface TokenKeeperRequestConfig {
-  /** Which session this request is made as (per-user installs). Read by the default `sessionKey` option. */
-  sessionKey?: string;
+  /** Which session this request is made as (per-user installs): a string, or a safe integer standing for its decimal string. Read by the default `sessionKey` option. */
+  sessionKey?: SessionKey;
   /** Send this request as it is: no token, no refresh, no retry. Default `false`. */
   skipAuth?: boolean;
   /** `false`: hand an expiry signal back instead of refreshing and retrying. Default `true`. */
@@ -39,7 +39,7 @@ export type InstallOptions<Credentials = unknown> =
        * `config.tokenKeeper.sessionKey`. A request to the upstream without a key fails with
        * `NOT_LOGGED_IN` rather than going out without a token.
        */
-      sessionKey?: (config: InternalAxiosRequestConfig) => string | undefined;
+      sessionKey?: (config: InternalAxiosRequestConfig) => SessionKey | undefined;
     };
 
 type AdapterSetting = AxiosRequestConfig['adapter'];
@@ -120,7 +120,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   };
 }
 
-function defaultSessionKey(config: InternalAxiosRequestConfig): string | undefined {
+function defaultSessionKey(config: InternalAxiosRequestConfig): SessionKey | undefined {
   return config.tokenKeeper?.sessionKey;
 }
 

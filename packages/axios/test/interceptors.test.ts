@@ -52,6 +52,15 @@ describe.each(PROTOCOLS)('installTokenKeeper with the $name preset', (protocol) 
     expect(sent.filter((header) => header.includes(graceToken))).toHaveLength(3);
   });
 
+  it('makes a request with sessionKey: 7 as keeper.session(7), by the one key rule', async () => {
+    const context = await setup(protocol.name);
+    const api = axios.create({ baseURL: context.upstream.url });
+    installTokenKeeper(api, { keeper: context.keeper });
+    await context.keeper.session(7).login(protocol.credentials('grace'));
+    expect((await api.get('/whoami', { tokenKeeper: { sessionKey: 7 } })).data).toEqual({ userId: 2 });
+    expect((await api.get('/whoami', { tokenKeeper: { sessionKey: '7' } })).data).toEqual({ userId: 2 });
+  });
+
   it('refreshes an expired token before sending, and the request still answers 200', async () => {
     const { api, keeper, upstream, clock } = await withShared(protocol);
     await keeper.session('ada').login(protocol.credentials('ada'));
@@ -85,7 +94,7 @@ describe.each(PROTOCOLS)('installTokenKeeper with the $name preset', (protocol) 
     expect(upstream.stats.apiCalls).toBe(2);
   });
 
-  it('surfaces a refused re-login as the AuthError with its code', async () => {
+  it('surfaces a re-login refused with the stored credentials as the AuthError STORED_CREDENTIALS_REFUSED', async () => {
     const lapsed = lapsedSession(protocol);
     const context = await setup(protocol.name, { credentials: () => protocol.wrongCredentials }, lapsed.upstreamOptions);
     const api = axios.create({ baseURL: context.upstream.url });
@@ -94,7 +103,7 @@ describe.each(PROTOCOLS)('installTokenKeeper with the $name preset', (protocol) 
     await context.clock.advance(lapsed.lapseMs);
     const error = await rejection(() => api.get(protocol.resource, as('ada')));
     expect(error).toBeInstanceOf(AuthError);
-    expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+    expect(error).toMatchObject({ code: 'STORED_CREDENTIALS_REFUSED', status: 401 });
   });
 
   it('ends the session on logout: later requests fail with NOT_LOGGED_IN and send nothing', async () => {

@@ -27,6 +27,9 @@ export async function startApp(
   });
   app.get('/me', async (req, res) => relay(await req.upstream.fetch('/whoami'), res));
   app.get('/data', async (req, res) => relay(await req.upstream.fetch(protocol.resource), res));
+  app.post('/switch', async (req, res) => {
+    res.json(await req.upstream.switchAccount(req.body.accountId));
+  });
   app.post('/logout', async (req, res) => {
     await req.upstream.logout();
     res.status(204).end();

@@ -26,6 +26,7 @@ export async function startApp(
   });
   app.get('/me', async (request, reply) => relay(await request.upstream.fetch('/whoami'), reply));
   app.get('/data', async (request, reply) => relay(await request.upstream.fetch(protocol.resource), reply));
+  app.post('/switch', async (request) => request.upstream.switchAccount((request.body as { accountId: number }).accountId));
   app.post('/logout', async (request, reply) => {
     await request.upstream.logout();
     return reply.code(204).send();

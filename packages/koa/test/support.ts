@@ -29,6 +29,10 @@ export async function startApp(
   });
   router.get('/me', async (ctx) => relay(await ctx.state.upstream.fetch('/whoami'), ctx));
   router.get('/data', async (ctx) => relay(await ctx.state.upstream.fetch(protocol.resource), ctx));
+  router.post('/switch', async (ctx) => {
+    const { accountId } = (await readJson(ctx)) as { accountId: number };
+    ctx.body = await ctx.state.upstream.switchAccount(accountId);
+  });
   router.post('/logout', async (ctx) => {
     await ctx.state.upstream.logout();
     ctx.status = 204;

@@ -9,7 +9,7 @@ export function upstreamSessionOf<Credentials = unknown>(context: ExecutionConte
 }
 
 /**
- * The request's upstream session: `login`, `fetch`, `token`, `logout`, `state`.
+ * The request's upstream session: `login`, `fetch`, `token`, `switchAccount`, `logout`, `state`.
  *
  * @example
  * @Get('reports')

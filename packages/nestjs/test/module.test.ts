@@ -131,14 +131,14 @@ describe.each(PLATFORMS)('on the %s platform', (platform) => {
       expect(upstream.stats.rejected).toBe(1);
     });
 
-    it('answers a refused re-login with 401 and the error code as JSON', async () => {
+    it('answers a re-login refused with the stored credentials with 401 STORED_CREDENTIALS_REFUSED as JSON', async () => {
       const lapsed = lapsedSession(protocol);
       const { url, clock } = await appFor(platform, protocol, { credentials: () => protocol.wrongCredentials }, lapsed.upstreamOptions);
       const ada = await loggedIn(url, protocol.credentials('ada'));
       await clock.advance(lapsed.lapseMs);
       const answer = await ada.whoami();
       expect(answer.status).toBe(401);
-      expect(answer.body).toEqual({ error: 'INVALID_CREDENTIALS', message: expect.any(String) });
+      expect(answer.body).toEqual({ error: 'STORED_CREDENTIALS_REFUSED', message: expect.any(String) });
     });
 
     it('ends the session on logout: the cookie is cleared and the old cookie no longer passes the guard', async () => {

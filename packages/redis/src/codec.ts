@@ -23,6 +23,8 @@ interface KeyEntry {
 interface Payload {
   tokens: TokenSet;
   service: boolean;
+  /** The account a switch bound the session to. */
+  accountId?: number;
 }
 
 /**
@@ -62,7 +64,9 @@ export class SessionCodec {
     ] as const) {
       if (!isTime(time)) throw new TypeError(`RedisStore: tokens.${name} must be a finite number, got ${String(time)}`);
     }
-    const json = JSON.stringify({ tokens: record.tokens, service: record.service } satisfies Payload);
+    const payload: Payload = { tokens: record.tokens, service: record.service };
+    if (record.accountId !== undefined) payload.accountId = record.accountId;
+    const json = JSON.stringify(payload);
     const writer = this.#keys[0];
     if (!writer) return `${PLAIN}:${json}`;
     const iv = randomBytes(IV_BYTES);
@@ -72,7 +76,7 @@ export class SessionCodec {
     return [SEALED, writer.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), sealed.toString('base64url')].join(':');
   }
 
-  decode(redisKey: string, loginId: string, version: number, data: string): Pick<SessionRecord, 'tokens' | 'service'> {
+  decode(redisKey: string, loginId: string, version: number, data: string): Pick<SessionRecord, 'tokens' | 'service' | 'accountId'> {
     const [format, ...parts] = data.split(':');
     if (format === PLAIN && this.#keys.length === 0) return parsePayload(data.slice(PLAIN.length + 1));
     if (format === PLAIN) throw unreadable('is stored unencrypted but the store has an encryptionKey');
@@ -148,7 +152,7 @@ function parsePayload(json: string): Payload {
   } catch {
     throw unreadable('is not valid JSON');
   }
-  const payload = value as { tokens?: Record<string, unknown>; service?: unknown } | null;
+  const payload = value as { tokens?: Record<string, unknown>; service?: unknown; accountId?: unknown } | null;
   const tokens = payload?.tokens;
   const ok =
     typeof tokens === 'object' &&
@@ -159,7 +163,8 @@ function parsePayload(json: string): Payload {
     (tokens.refreshToken === undefined || typeof tokens.refreshToken === 'string') &&
     (tokens.refreshExpiresAt === undefined || isTime(tokens.refreshExpiresAt)) &&
     (tokens.claims === undefined || (typeof tokens.claims === 'object' && tokens.claims !== null && !Array.isArray(tokens.claims))) &&
-    typeof payload?.service === 'boolean';
+    typeof payload?.service === 'boolean' &&
+    (payload.accountId === undefined || Number.isSafeInteger(payload.accountId));
   if (!ok) throw unreadable('has missing or mistyped fields');
   const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt, claims } = tokens as unknown as TokenSet;
   return {
@@ -172,6 +177,7 @@ function parsePayload(json: string): Payload {
       ...(claims !== undefined && { claims }),
     },
     service: payload?.service === true,
+    ...(payload?.accountId !== undefined && { accountId: payload.accountId as number }),
   };
 }
 

@@ -29,7 +29,7 @@ export type FaultKind =
   | 'expired';
 
 /** The kinds of endpoint a fault can be aimed at. */
-export type FaultEndpoint = 'login' | 'refresh' | 'api' | 'logout';
+export type FaultEndpoint = 'login' | 'refresh' | 'api' | 'logout' | 'switch';
 
 export interface FaultOptions {
   /** How many consecutive calls of the endpoint get the fault. Default 1. */
@@ -67,7 +67,7 @@ const SHAPE_FAULTS: ReadonlySet<FaultKind> = new Set<ShapeFault>([
   'rotateThen500',
 ]);
 const TOKEN_ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh'];
-const ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh', 'api', 'logout'];
+const ENDPOINTS: readonly FaultEndpoint[] = ['login', 'refresh', 'api', 'logout', 'switch'];
 /** Faults that replace the whole answer; with the shape faults and `expired`, every kind there is. */
 const ANSWER_FAULTS: readonly FaultKind[] = [
   'status500',
@@ -97,6 +97,7 @@ export function isShapeFault(kind: FaultKind): kind is ShapeFault {
 /** Where each fault makes sense; anything else is a mistake in the test, reported at once. */
 function whereNotApplicable(protocol: FakeProtocol, endpoint: FaultEndpoint, kind: FaultKind): string | undefined {
   if (endpoint === 'logout' && protocol !== 'basicAuth') return `${protocol} has no logout endpoint`;
+  if (endpoint === 'switch' && protocol !== 'refreshToken') return `${protocol} has no account switch endpoint`;
   if (kind === 'expired' && endpoint !== 'api') return "'expired' applies to 'api' calls only";
   if (kind === 'rotateThen500' && endpoint !== 'refresh') return "'rotateThen500' applies to 'refresh' calls only";
   if (isShapeFault(kind) && !TOKEN_ENDPOINTS.includes(endpoint)) return `'${kind}' applies to 'login' and 'refresh' calls only`;

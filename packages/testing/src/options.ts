@@ -1,4 +1,5 @@
 import type { Clock } from '@tokenkeeper/auth-core';
+import type { FakeSsoOptions } from './idp.js';
 import { defaultUsers, type FakeUser } from './users.js';
 
 /** The three upstream protocols described in PROTOCOLS.md. */
@@ -48,6 +49,13 @@ export interface FakeUpstreamOptions {
   expiredStatus?: 401 | 403;
   /** sessionRenew: answer logins and renewals with `{"token": "..."}` ('json', default) or a text/plain token ('text'). */
   loginBody?: 'json' | 'text';
+  /**
+   * sessionRenew: users sign in through a fake identity provider on another loopback port
+   * (`upstream.idp`). The login call answers a redirect to its HTML sign-in form; the IdP posts
+   * its answer back to `POST /saml/acs`, which issues the session token. `true` for the defaults.
+   * Default: off (logins take the password directly).
+   */
+  sso?: boolean | FakeSsoOptions;
 }
 
 /** Options after defaults and validation. */
@@ -65,6 +73,7 @@ export interface ResolvedOptions {
   rotateRefreshTokens: boolean;
   expiredStatus: 401 | 403;
   loginBody: 'json' | 'text';
+  sso: FakeSsoOptions | undefined;
 }
 
 const MINUTE_MS = 60_000;
@@ -107,8 +116,21 @@ export function resolveOptions(options: FakeUpstreamOptions): ResolvedOptions {
   if (options.loginBody !== undefined && options.loginBody !== 'json' && options.loginBody !== 'text') {
     throw new TypeError(`loginBody must be 'json' or 'text', got ${String(options.loginBody)}`);
   }
+  const sso = options.sso === true ? {} : options.sso || undefined;
+  if (sso !== undefined) {
+    if (protocol !== 'sessionRenew') throw new TypeError(`sso applies to sessionRenew only, not ${protocol}`);
+    if (typeof sso !== 'object') throw new TypeError('sso must be true or an object');
+    if (sso.response !== undefined && sso.response !== 'saml' && sso.response !== 'code') {
+      throw new TypeError(`sso.response must be 'saml' or 'code', got ${String(sso.response)}`);
+    }
+    if (sso.mfaUsers !== undefined && !Array.isArray(sso.mfaUsers)) throw new TypeError('sso.mfaUsers must be an array of emails');
+    if (sso.handoff !== undefined && sso.handoff !== 'body' && sso.handoff !== 'redirect') {
+      throw new TypeError(`sso.handoff must be 'body' or 'redirect', got ${String(sso.handoff)}`);
+    }
+  }
   return {
     protocol,
+    sso,
     users,
     clock,
     clockSkewMs: finite('clockSkewMs', options.clockSkewMs ?? 0),

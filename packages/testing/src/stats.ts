@@ -12,6 +12,10 @@ export interface FakeStats {
   refreshFailures: number;
   /** Refreshes that presented an already-used refresh token. */
   reuseDetections: number;
+  /** refreshToken: account switches (`POST /auth/masquerade`) the server carried out. */
+  masquerades: number;
+  /** sessionRenew in SSO mode: sign-ins the fake identity provider refused (wrong password) or could not finish (a one-time code was asked for). */
+  ssoFailures: number;
   /** basicAuth: successful logouts. */
   logouts: number;
   /** Requests to protected resources (`/whoami` and the protocol's resource), whatever the answer. */
@@ -30,12 +34,14 @@ export function createStats(): FakeStats {
     refreshes: 0,
     refreshFailures: 0,
     reuseDetections: 0,
+    masquerades: 0,
+    ssoFailures: 0,
     logouts: 0,
     apiCalls: 0,
     rejected: 0,
     reset() {
       stats.logins = stats.loginFailures = stats.renewals = stats.refreshes = stats.refreshFailures = 0;
-      stats.reuseDetections = stats.logouts = stats.apiCalls = stats.rejected = 0;
+      stats.reuseDetections = stats.logouts = stats.apiCalls = stats.rejected = stats.masquerades = stats.ssoFailures = 0;
     },
   };
   return stats;

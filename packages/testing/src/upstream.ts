@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Clock } from '@tokenkeeper/auth-core';
 import { type ArmedFault, breakConnection, type FaultControl, FaultQueue, faultReply, isShapeFault } from './faults.js';
 import { bearerToken, jsonReply, listen, type Reply, readBody, redirectReply, sendReply, textReply } from './http.js';
+import { startFakeIdp } from './idp.js';
 import { type FakeProtocol, type FakeUpstreamOptions, finite, resolveOptions } from './options.js';
 import { basicAuthProtocol } from './protocols/basic-auth.js';
 import { type ProtocolDefinition, type RequestContext, type Route, type UpstreamState, userById } from './protocols/protocol.js';
@@ -29,6 +30,8 @@ export interface FakeUpstream {
   expireAccessToken(token?: string): void;
   /** The user id a currently valid access token belongs to; undefined for a dead or unknown token. */
   tokenOwner(token: string): number | undefined;
+  /** SSO mode (`sso` option): the fake identity provider, on its own loopback port. */
+  readonly idp: { readonly url: string } | undefined;
   /** Changes the server clock's offset from `clock.now()`; positive = server ahead. */
   setClockSkew(ms: number): void;
   /** Drops every connection (releasing hung and delayed requests) and stops listening. */
@@ -142,10 +145,14 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     });
   });
   const port = await listen(server);
+  const url = `http://127.0.0.1:${port}`;
+  const idp = resolved.sso && (await startFakeIdp(resolved.sso, () => resolved.users, stats, `${url}/saml/acs`, dateNow));
+  if (idp) state.idp = idp;
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    idp: idp ? { url: idp.url } : undefined,
     protocol,
     clock,
     users: resolved.users,
@@ -162,7 +169,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
         delays.releaseAll();
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      });
+      }).then(() => idp?.close());
       return closing;
     },
   };

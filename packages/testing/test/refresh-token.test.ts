@@ -184,7 +184,7 @@ describe('refreshToken fake upstream', () => {
       const upstream = await start({ protocol: 'refreshToken' });
       const { token } = await refreshTokenLogin(upstream, GRACE);
       const res = await fetch(`${upstream.url}/reports/call-data`, { headers: bearer(token) });
-      expect(await res.json()).toEqual({ success: true, data: [], userId: 2 });
+      expect(await res.json()).toEqual({ success: true, data: [], userId: 2, accountId: 200 });
     });
 
     it('answers 401 once the token is an hour old', async () => {
@@ -224,10 +224,22 @@ describe('refreshToken fake upstream', () => {
       expect(upstream.tokenOwner(body.token)).toBe(2);
     });
 
-    it('refuses an account the user does not have with 401', async () => {
+    it('refuses an account the user does not have with 403 "No access to account", like a login', async () => {
       const upstream = await start({ protocol: 'refreshToken' });
       const { token } = await refreshTokenLogin(upstream);
-      expect((await postJson(`${upstream.url}/auth/masquerade`, { account_id: 200 }, bearer(token))).status).toBe(401);
+      const res = await postJson(`${upstream.url}/auth/masquerade`, { account_id: 200 }, bearer(token));
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ success: false, message: 'No access to account' });
+      expect(upstream.stats.masquerades).toBe(0);
+    });
+
+    it('answers the expiry signal to a dead bearer, and counts each switch it carries out', async () => {
+      const upstream = await start({ protocol: 'refreshToken' });
+      const { token } = await refreshTokenLogin(upstream, GRACE);
+      expect((await postJson(`${upstream.url}/auth/masquerade`, { account_id: 201 }, bearer(token))).status).toBe(200);
+      expect(upstream.stats.masquerades).toBe(1);
+      upstream.expireAccessToken(token);
+      expect((await postJson(`${upstream.url}/auth/masquerade`, { account_id: 201 }, bearer(token))).status).toBe(401);
     });
   });
 });

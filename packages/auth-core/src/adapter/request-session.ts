@@ -1,6 +1,9 @@
 import { AuthError, stateError } from '../errors.js';
 import type { CallOptions, LoginOptions, SessionState, TokenKeeper } from '../keeper.js';
+import { sessionKeyOf } from '../session-key.js';
 import type { SessionCookie } from './session-cookie.js';
+
+export { sessionKeyOf };
 
 /**
  * The session a server adapter attaches to each request (`req.upstream`, `ctx.state.upstream`).
@@ -66,6 +69,11 @@ export class RequestSession<Credentials = unknown> {
     return this.#withKey((key) => this.keeper.fetch(key, input, init));
   }
 
+  /** Binds this request's session to another account of the user (see `TokenKeeper.switchAccount`). */
+  switchAccount(accountId: number, options?: CallOptions): Promise<SessionState> {
+    return this.#withKey((key) => this.keeper.switchAccount(key, accountId, options));
+  }
+
   async logout(options?: CallOptions): Promise<void> {
     if (this.#pendingKey) await this.#pendingKey;
     const key = this.#key;
@@ -98,13 +106,6 @@ export class RequestSession<Credentials = unknown> {
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
-
-/** A usable session key from whatever an app's `sessionKey` function returned, else `undefined`. */
-export function sessionKeyOf(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) return undefined;
-  return value;
 }
 
 /** The HTTP answer for an error: `{ status, body: { error: code, message } }` for an AuthError, else `undefined`. */

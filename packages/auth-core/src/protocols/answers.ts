@@ -126,6 +126,20 @@ export function credentialInteger(credentials: Record<string, unknown>, field: s
   return value;
 }
 
+/**
+ * Refuses a field the preset does not know: a field it would drop (say a misspelt account id)
+ * makes a login that looks fine and binds the wrong thing.
+ */
+export function refuseUnknownFields(credentials: Record<string, unknown>, known: readonly string[]): void {
+  for (const field of Object.keys(credentials)) {
+    if (!known.includes(field)) {
+      // The name, never the value: an app that put a password in the wrong field must not log it.
+      const name = /^[A-Za-z0-9_$-]{1,64}$/.test(field) ? field : '(a field with an unusual name)';
+      throw new AuthError('INVALID_CREDENTIALS', `credentials.${name} is not a field this protocol takes (it takes ${known.join(', ')})`);
+    }
+  }
+}
+
 /** Checks that credentials are an object at all. */
 export function credentialObject(credentials: unknown): Record<string, unknown> {
   if (typeof credentials !== 'object' || credentials === null) {

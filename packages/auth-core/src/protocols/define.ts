@@ -13,6 +13,10 @@ export interface ProtocolDefinition<Credentials> {
   /** Default: `refresh` exists and the refresh token, if it has a known expiry, has not expired. */
   canRefresh?(tokens: TokenSet, now: number): boolean;
   logout?(tokens: TokenSet, client: UpstreamClient): Promise<void>;
+  /** See {@link Protocol.switchAccount}. Default: none (`session.switchAccount` is a TypeError). */
+  switchAccount?(tokens: TokenSet, accountId: number, client: UpstreamClient): Promise<TokenSet>;
+  /** See {@link Protocol.withAccount}. Default: none (a re-login after a switch binds what the credentials name). */
+  withAccount?(credentials: Credentials, accountId: number): Credentials;
   verifyCredentials?(credentials: Credentials, client: UpstreamClient): Promise<boolean>;
   /** Validate credentials before any I/O (throw `AuthError('INVALID_CREDENTIALS', …)`). Default: accept as given. */
   checkCredentials?(credentials: unknown): Credentials;
@@ -67,6 +71,8 @@ export function defineProtocol<Credentials>(definition: ProtocolDefinition<Crede
     refresh: refresh ?? (() => Promise.reject(new Error(`protocol ${definition.name} cannot refresh`))),
     logout: definition.logout ?? (async () => {}),
     ...(definition.verifyCredentials && { verifyCredentials: definition.verifyCredentials }),
+    ...(definition.switchAccount && { switchAccount: definition.switchAccount }),
+    ...(definition.withAccount && { withAccount: definition.withAccount }),
     header,
     authorize(headers, accessToken) {
       headers.set(header, prefix + accessToken);

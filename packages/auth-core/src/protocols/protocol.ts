@@ -27,6 +27,14 @@ export interface Protocol<Credentials = unknown> {
   canRefresh(tokens: TokenSet, now: number): boolean;
   /** Renews or refreshes; throws `SESSION_EXPIRED` when the upstream refuses. */
   refresh(tokens: TokenSet, client: UpstreamClient): Promise<TokenSet>;
+  /**
+   * Switches the session to another account of the same user (the refresh-token upstream's
+   * "masquerade"), with a still-valid access token; resolves with the tokens bound to it. Absent
+   * when the upstream cannot. Throws `ACCESS_DENIED` for an account the user may not use.
+   */
+  switchAccount?(tokens: TokenSet, accountId: number, client: UpstreamClient): Promise<TokenSet>;
+  /** Credentials that log in to `accountId`: a re-login after a switch binds the switched account again. With {@link switchAccount}. */
+  withAccount?(credentials: Credentials, accountId: number): Credentials;
   /** Ends the session upstream, when the upstream has a way to. */
   logout(tokens: TokenSet, client: UpstreamClient): Promise<void>;
   /** Checks credentials without starting a session; absent when the upstream cannot. */

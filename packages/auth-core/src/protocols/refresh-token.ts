@@ -1,6 +1,7 @@
-import { describeAnswer, type UpstreamResponse } from '../http.js';
+import { AuthError } from '../errors.js';
+import { describeAnswer, type UpstreamClient, type UpstreamResponse } from '../http.js';
 import { checkToken, expiryFrom, type TokenSet } from '../tokens.js';
-import { credentialInteger, credentialObject, credentialString, endpoint, parseJsonAnswer } from './answers.js';
+import { credentialInteger, credentialObject, credentialString, endpoint, parseJsonAnswer, refuseUnknownFields } from './answers.js';
 import { defineProtocol } from './define.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
 
@@ -8,8 +9,21 @@ import type { Protocol, UpstreamAnswer } from './protocol.js';
 export interface RefreshTokenCredentials {
   username: string;
   password: string;
-  /** Binds the session to one of the user's accounts. */
+  /** Binds the session to one of the user's accounts. `account_id`, the vendor's own name, is accepted too. */
   accountId?: number;
+}
+
+/** What refreshToken credentials may hold; anything else is refused rather than dropped. */
+const CREDENTIAL_FIELDS = ['username', 'password', 'accountId', 'account_id'] as const;
+
+/** The account id under either name (`accountId`, or the wire's `account_id`); both must agree. */
+function accountIdOf(credentials: Record<string, unknown>): number | undefined {
+  const camel = credentialInteger(credentials, 'accountId');
+  const wire = credentialInteger(credentials, 'account_id');
+  if (camel !== undefined && wire !== undefined && camel !== wire) {
+    throw new AuthError('INVALID_CREDENTIALS', 'credentials.accountId and credentials.account_id name different accounts');
+  }
+  return camel ?? wire;
 }
 
 /** Options of the {@link refreshToken} preset; only `baseUrl` is required. */
@@ -30,6 +44,13 @@ export interface RefreshTokenOptions {
   invalidCredentialsStatuses?: readonly number[];
   /** Login statuses meaning the credentials are right but the login is not allowed, e.g. "No access to account" for an `accountId` the user may not use (`ACCESS_DENIED`). Default `[403]`. */
   accessDeniedStatuses?: readonly number[];
+  /**
+   * The account switch behind `session.switchAccount(id)` ("masquerade"): `POST path` with the
+   * still-valid bearer and JSON `{ [accountField]: id }`, answered like a login (a new token pair
+   * bound to that account); `accessDeniedStatuses` mean the user may not use it. `false` for an
+   * upstream without one. Default `{ path: '/auth/masquerade', accountField: 'account_id' }`.
+   */
+  masquerade?: false | { path?: string; accountField?: string };
   /** API statuses meaning "expired token". Default `[401, 403]`. */
   expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
   /** Header that carries the token (the seed says `Authentication`, a doc typo). Default `'authorization'`. */
@@ -74,7 +95,15 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
     accessDenied: options.accessDeniedStatuses ?? [403],
   };
 
-  const tokenSet = (response: UpstreamResponse, body: Record<string, unknown>, operation: 'login' | 'refresh'): TokenSet => {
+  const masquerade = options.masquerade ?? {};
+  if (masquerade !== false && (typeof masquerade !== 'object' || masquerade === null)) {
+    throw new TypeError('refreshToken: masquerade must be false or { path, accountField }');
+  }
+  const masqueradeUrl = masquerade === false ? undefined : endpoint(base, masquerade.path ?? '/auth/masquerade');
+  const accountField = (masquerade !== false && masquerade.accountField) || 'account_id';
+  const header = options.header ?? 'authorization';
+
+  const tokenSet = (response: UpstreamResponse, body: Record<string, unknown>, operation: 'login' | 'refresh' | 'switch'): TokenSet => {
     const details = describeAnswer(operation, response);
     const accessToken = checkToken(body[fields.token], fields.token, details);
     const refresh = checkToken(body[fields.refreshToken], fields.refreshToken, details);
@@ -85,21 +114,22 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
     return { accessToken, issuedAt: response.sentAt, expiresAt, refreshToken: refresh, refreshExpiresAt };
   };
 
-  const post = (body: Record<string, unknown>) => ({
+  const post = (body: Record<string, unknown>, headers: Record<string, string> = {}) => ({
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
     body: JSON.stringify(body),
   });
 
   return defineProtocol<RefreshTokenCredentials>({
     name: 'refreshToken',
     baseUrl: base,
-    header: options.header,
+    header,
     rotatesRefreshTokens: true,
     expirySignal: options.expirySignal ?? [401, 403],
     checkCredentials(credentials) {
       const object = credentialObject(credentials);
-      const accountId = credentialInteger(object, 'accountId');
+      refuseUnknownFields(object, CREDENTIAL_FIELDS);
+      const accountId = accountIdOf(object);
       return {
         username: credentialString(object, 'username'),
         password: credentialString(object, 'password'),
@@ -115,5 +145,16 @@ export function refreshToken(options: RefreshTokenOptions): Protocol<RefreshToke
       const response = await client.send('refresh', refreshUrl, post({ [refreshRequestField]: tokens.refreshToken }));
       return tokenSet(response, parseJsonAnswer('refresh', response, { refused: 'any-4xx' }), 'refresh');
     },
+    ...(masqueradeUrl !== undefined && {
+      async switchAccount(tokens: TokenSet, accountId: number, client: UpstreamClient) {
+        const response = await client.send(
+          'switch',
+          masqueradeUrl,
+          post({ [accountField]: accountId }, { [header]: `Bearer ${tokens.accessToken}` }),
+        );
+        return tokenSet(response, parseJsonAnswer('switch', response, { accessDenied: loginMeaning.accessDenied }), 'switch');
+      },
+      withAccount: (credentials: RefreshTokenCredentials, accountId: number) => ({ ...credentials, accountId }),
+    }),
   });
 }

@@ -3,15 +3,10 @@ import { describeAnswer } from '../http.js';
 import { checkToken, type TokenSet } from '../tokens.js';
 import { credentialInteger, credentialObject, credentialString, endpoint, textOrJsonAnswer } from './answers.js';
 import { defineProtocol } from './define.js';
+import type { SessionRenewCredentials, SessionRenewLoginStep } from './login-step.js';
 import type { Protocol, UpstreamAnswer } from './protocol.js';
 
-/** Credentials for the session-renew upstream. */
-export interface SessionRenewCredentials {
-  email: string;
-  password: string;
-  /** The org to log in to; omit to let the upstream choose. */
-  selectedOrg?: number;
-}
+export type { SessionRenewCredentials };
 
 /** Options of the {@link sessionRenew} preset; only `baseUrl` is required. */
 export interface SessionRenewOptions {
@@ -33,6 +28,13 @@ export interface SessionRenewOptions {
   expirySignal?: readonly number[] | ((answer: UpstreamAnswer) => boolean);
   /** Header that carries the token. Default `'authorization'`. */
   header?: string;
+  /**
+   * How a login is made: for users behind SSO, `ssoFormLogin({ idpOrigins })` (the form-post
+   * shape of ADFS and Azure AD), or a step of your own for another identity provider. Renewal,
+   * the 403 handling, keep-alive and re-login stay the preset's. Default: the password login,
+   * `POST loginPath` with JSON `{ email, password, selectedOrg }`.
+   */
+  loginStep?: SessionRenewLoginStep;
 }
 
 /**
@@ -52,6 +54,11 @@ export function sessionRenew(options: SessionRenewOptions): Protocol<SessionRene
   const base = new URL(options.baseUrl).href;
   const loginUrl = endpoint(base, options.loginPath ?? '/user/authenticate');
   const renewUrl = endpoint(base, options.renewPath ?? '/user/authenticate');
+  const origin = new URL(base).origin;
+  const loginStep = options.loginStep;
+  if (loginStep !== undefined && typeof loginStep !== 'function') {
+    throw new TypeError('sessionRenew: loginStep must be a function (for example ssoFormLogin({ idpOrigins }))');
+  }
   const meaning = {
     invalidCredentials: options.invalidCredentialsStatuses ?? [401],
     noMembership: options.noMembershipStatuses ?? [404],
@@ -78,11 +85,13 @@ export function sessionRenew(options: SessionRenewOptions): Protocol<SessionRene
       };
     },
     async login(credentials, client) {
-      const response = await client.send('login', loginUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/plain' },
-        body: JSON.stringify(credentials),
-      });
+      const passwordLogin = () =>
+        client.send('login', loginUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/plain' },
+          body: JSON.stringify(credentials),
+        });
+      const response = await (loginStep ? loginStep({ credentials, client, origin, loginUrl, passwordLogin }) : passwordLogin());
       return tokenSet(response, textOrJsonAnswer('login', response, meaning), 'login');
     },
     // An expired token cannot be renewed: only a new login helps.

@@ -9,6 +9,8 @@ export interface SessionRecord {
   loginId: string;
   /** Service sessions are kept alive forever; user sessions until `idleMs` without use. */
   service: boolean;
+  /** The account `switchAccount` bound the session to, so that a re-login binds it again; absent until a switch. */
+  accountId?: number;
 }
 
 /** What a compare-and-set expects to find. */

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FaultEndpoint, ShapeFault } from '../faults.js';
 import type { Reply } from '../http.js';
+import type { IssuedAssertions } from '../idp.js';
 import type { ResolvedOptions } from '../options.js';
 import type { FakeStats } from '../stats.js';
 import type { AccessToken, TokenStore } from '../tokens.js';
@@ -50,6 +51,8 @@ export interface UpstreamState {
   tokens: TokenStore;
   /** The server's time: the clock plus the skew. */
   serverNow(): number;
+  /** SSO mode: the identity provider, once it listens. */
+  idp?: IssuedAssertions & { url: string };
 }
 
 export function findUser(state: UpstreamState, login: 'email' | 'username', name: unknown, password: unknown): FakeUser | undefined {

@@ -102,7 +102,9 @@ export function refreshTokenProtocol(state: UpstreamState): ProtocolDefinition {
     const accountId = parseAccountId(parseFormFields(headers, body)?.account_id);
     if (accountId === undefined || accountId === 'invalid') return failure(400, 'account_id must be an integer');
     const user = userById(state, token.session.userId);
-    if (!user || !(user.accounts ?? []).includes(accountId)) return failure(401, 'Not permitted for this account');
+    // Like a login to an account the user may not use: the vendor's 403.
+    if (!user || !(user.accounts ?? []).includes(accountId)) return failure(403, 'No access to account');
+    stats.masquerades++;
     return newSession(user.id, accountId, undefined);
   }
 
@@ -115,12 +117,13 @@ export function refreshTokenProtocol(state: UpstreamState): ProtocolDefinition {
     routes: [
       { method: 'POST', path: '/auth/login', endpoint: 'login', handle: login },
       { method: 'POST', path: '/auth/refresh', endpoint: 'refresh', handle: refresh },
-      { method: 'POST', path: '/auth/masquerade', handle: masquerade },
+      { method: 'POST', path: '/auth/masquerade', endpoint: 'switch', handle: masquerade },
       {
         method: 'GET',
         path: '/reports/call-data',
         protected: true,
-        handle: (_context, _token, user) => jsonReply(200, { success: true, data: [], userId: user.id }),
+        handle: (_context, token, user) =>
+          jsonReply(200, { success: true, data: [], userId: user.id, accountId: token.session.accountId ?? null }),
       },
     ],
   };
