@@ -1,7 +1,9 @@
 /**
  * What npm users install: each package depends on its tokenkeeper siblings with a caret range
  * (an exact version made a second copy of auth-core, and `keeper must be a TokenKeeper`, on every
- * patch release of it), and each ships the MIT licence its manifest names.
+ * patch release of it), each ships the MIT licence its manifest names, and each says where it
+ * lives (repository, homepage, bugs, keywords) and that it is published publicly. Every folder
+ * under packages/ is checked, so a new package cannot skip any of it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +12,17 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const names = readdirSync(`${root}packages`);
 
+const REPOSITORY = 'https://github.com/tokenkeeper/tokenkeeper';
+
 interface Manifest {
+  name?: string;
+  private?: boolean;
   license?: string;
+  keywords?: unknown;
+  homepage?: unknown;
+  bugs?: unknown;
+  repository?: unknown;
+  publishConfig?: unknown;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -25,6 +36,24 @@ describe.each(names)('the @tokenkeeper/%s manifest', (name) => {
     for (const [dependency, range] of Object.entries(manifest.dependencies ?? {})) {
       if (dependency.startsWith('@tokenkeeper/')) expect(range, dependency).toBe('workspace:^');
     }
+  });
+
+  it('is public, named after its folder, and says where its source, docs and issue tracker are', () => {
+    expect(manifest.private).toBeUndefined();
+    expect(manifest.name).toBe(`@tokenkeeper/${name}`);
+    expect(manifest.publishConfig).toEqual({ access: 'public' });
+    expect(manifest.repository).toEqual({ type: 'git', url: `git+${REPOSITORY}.git`, directory: `packages/${name}` });
+    expect(manifest.homepage).toBe(`${REPOSITORY}/tree/main/packages/${name}#readme`);
+    expect(manifest.bugs).toEqual({ url: `${REPOSITORY}/issues` });
+  });
+
+  it('has keywords that find it on npm, tokenkeeper first', () => {
+    expect(Array.isArray(manifest.keywords)).toBe(true);
+    const keywords = manifest.keywords as unknown[];
+    expect(keywords[0]).toBe('tokenkeeper');
+    expect(keywords.length).toBeGreaterThanOrEqual(3);
+    for (const keyword of keywords) expect(keyword).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+    expect(new Set(keywords).size).toBe(keywords.length);
   });
 
   it('is MIT and ships a LICENSE file', () => {
