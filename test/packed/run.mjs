@@ -96,7 +96,14 @@ try {
   );
   console.log('peers at the lowest version of their range:', JSON.stringify(peers));
 
-  step('npm install the tarballs and the frameworks', 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
+  const install = ['install', '--no-audit', '--no-fund', '--loglevel=error'];
+  try {
+    step('npm install the tarballs and the frameworks', 'npm', install, { cwd: app });
+  } catch (error) {
+    // One more try for a registry hiccup; a peer conflict (ERESOLVE) fails the same way twice.
+    console.log(String(error));
+    step('npm install, second try', 'npm', install, { cwd: app });
+  }
 
   for (const [name, version] of Object.entries(peers)) {
     const installed = readJson(join(app, 'node_modules', name, 'package.json')).version;

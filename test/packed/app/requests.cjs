@@ -34,13 +34,13 @@ async function listen(server) {
 
 /** POST /login sets the session cookie; GET /me with it is the upstream's /whoami; without it, 401 NOT_LOGGED_IN. */
 async function askApp(base) {
-  const login = await fetch(`${base}/login`, { method: 'POST' });
+  const login = await fetch(`${base}/login`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
   assert.ok(login.ok, `POST /login answered ${login.status}`);
   const cookie = login.headers.getSetCookie()[0].split(';')[0];
-  const me = await fetch(`${base}/me`, { headers: { cookie } });
+  const me = await fetch(`${base}/me`, { headers: { cookie }, signal: AbortSignal.timeout(10_000) });
   assert.equal(me.status, 200);
   assert.deepEqual(await me.json(), { userId: 1 });
-  const anonymous = await fetch(`${base}/me`);
+  const anonymous = await fetch(`${base}/me`, { signal: AbortSignal.timeout(10_000) });
   assert.equal(anonymous.status, 401);
   assert.equal((await anonymous.json()).error, 'NOT_LOGGED_IN');
 }

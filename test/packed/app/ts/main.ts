@@ -61,13 +61,13 @@ async function listen(server: Server): Promise<{ base: string; close: () => Prom
 }
 
 async function askApp(base: string): Promise<void> {
-  const login = await fetch(`${base}/login`, { method: 'POST' });
+  const login = await fetch(`${base}/login`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
   assert.ok(login.ok, `POST /login answered ${login.status}`);
   const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
-  const me = await fetch(`${base}/me`, { headers: { cookie } });
+  const me = await fetch(`${base}/me`, { headers: { cookie }, signal: AbortSignal.timeout(10_000) });
   assert.equal(me.status, 200);
   assert.deepEqual(await me.json(), { userId: 1 });
-  const anonymous = await fetch(`${base}/me`);
+  const anonymous = await fetch(`${base}/me`, { signal: AbortSignal.timeout(10_000) });
   assert.equal(anonymous.status, 401);
   assert.equal(((await anonymous.json()) as { error: string }).error, 'NOT_LOGGED_IN');
 }
