@@ -3,8 +3,8 @@
 // tarballs into a fresh app in a temporary folder outside the workspace, with each framework at
 // the lowest version its peer range accepts, and runs one real request through each adapter
 // (against @tokenkeeper/testing's fake upstream on loopback) from an ES-module script, a CommonJS
-// script, and a TypeScript app compiled as CommonJS (`module: nodenext`) and for a bundler
-// (`moduleResolution: bundler`), type-checked with the oldest TypeScript the READMEs promise and
+// script, and a TypeScript app compiled as CommonJS and as ES modules (`module: nodenext`) and
+// for a bundler (`moduleResolution: bundler`), type-checked with the oldest TypeScript the READMEs promise and
 // with the workspace's. Needs the npm registry; takes a minute or two. `.ci/run` runs it.
 //
 //   node test/packed/run.mjs            (KEEP_PACKED_APP=1 keeps the app folder for a look)
@@ -20,6 +20,13 @@ const fixtures = fileURLToPath(new URL('./app', import.meta.url));
 const OLDEST_TYPESCRIPT = '5.8.2';
 /** Not a peer of ours, but Nest needs an HTTP platform to serve; it moves in step with @nestjs/core. */
 const NEST_PLATFORM = '@nestjs/platform-express';
+
+/** Each TypeScript project compiles app/ts/main.ts with its own tsconfig.json; `format` is what its output must be. */
+const TYPESCRIPT_PROJECTS = [
+  { project: 'ts-nodenext-cjs', format: 'commonjs' },
+  { project: 'ts-nodenext-esm', format: 'module' },
+  { project: 'ts-bundler', format: 'module' },
+];
 
 const started = Date.now();
 const work = mkdtempSync(join(tmpdir(), 'tokenkeeper-packed-'));
@@ -89,7 +96,7 @@ try {
   Object.assign(dependencies, peers, { [NEST_PLATFORM]: peers['@nestjs/core'] });
 
   cpSync(fixtures, app, { recursive: true });
-  for (const project of ['ts-nodenext', 'ts-bundler']) cpSync(join(app, 'ts', 'main.ts'), join(app, project, 'main.ts'));
+  for (const { project } of TYPESCRIPT_PROJECTS) cpSync(join(app, 'ts', 'main.ts'), join(app, project, 'main.ts'));
   writeFileSync(
     join(app, 'package.json'),
     `${JSON.stringify({ name: 'packed-app', private: true, dependencies, devDependencies }, null, 2)}\n`,
@@ -115,7 +122,7 @@ try {
 
   step('ES module script (import)', process.execPath, ['esm.mjs'], { cwd: app });
   step('CommonJS script (require)', process.execPath, ['cjs.cjs'], { cwd: app });
-  for (const project of ['ts-nodenext', 'ts-bundler']) {
+  for (const { project, format } of TYPESCRIPT_PROJECTS) {
     step(
       `${project}: type-check with TypeScript ${OLDEST_TYPESCRIPT}`,
       process.execPath,
@@ -130,7 +137,7 @@ try {
         cwd: app,
       },
     );
-    step(`${project}: run`, process.execPath, [join(project, 'dist', 'main.js')], { cwd: app });
+    step(`${project}: run`, process.execPath, [join(project, 'dist', 'main.js'), project, format], { cwd: app });
   }
   console.log(`== packed install: all passed in ${Math.round((Date.now() - started) / 1000)} s`);
 } finally {

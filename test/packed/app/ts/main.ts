@@ -1,6 +1,6 @@
-// A TypeScript app on the packed packages: compiled once as CommonJS (`module: nodenext`, in a
-// folder whose package.json says "type": "commonjs") and once for a bundler (`moduleResolution:
-// bundler`, ES modules), type-checked with the oldest TypeScript the READMEs promise and with the
+// A TypeScript app on the packed packages: compiled as CommonJS (`module: nodenext` in a folder
+// whose package.json says "type": "commonjs"), as ES modules with `nodenext`, and for a bundler
+// (`moduleResolution: bundler`), type-checked with the oldest TypeScript the READMEs promise and with the
 // workspace's, then run. The types under test: `req.upstream`, `ctx.state.upstream`,
 // `request.upstream`, `@UpstreamSession()` and `installTokenKeeper`'s options.
 import 'reflect-metadata';
@@ -205,7 +205,9 @@ const scenarios: Record<string, () => Promise<void>> = {
 };
 
 async function main(): Promise<void> {
-  const label = typeof module === 'object' ? 'ts nodenext (CommonJS)' : 'ts bundler (ES modules)';
+  // Which project this is, and the module format its compiled output must be in.
+  const [label = 'ts', format] = process.argv.slice(2);
+  assert.equal(typeof module === 'object' ? 'commonjs' : 'module', format, `${label} was compiled to the wrong module format`);
   for (const [name, scenario] of Object.entries(scenarios)) {
     await scenario();
     console.log(`${label}: ${name} ok`);
