@@ -2,14 +2,17 @@
 // The packages as npm users install them: packs every package under packages/, installs the
 // tarballs into a fresh app in a temporary folder outside the workspace, with each framework at
 // the lowest version its peer range accepts, and runs one real request through each adapter
-// (against @tokenkeeper/testing's fake upstream on loopback) from an ES-module script, a CommonJS
+// (against @tokenkeeper/testing's fake upstream on loopback, and a private redis-server for
+// @tokenkeeper/redis) from an ES-module script, a CommonJS
 // script, and a TypeScript app compiled as CommonJS and as ES modules (`module: nodenext`) and
 // for a bundler (`moduleResolution: bundler`), type-checked with the oldest TypeScript the READMEs promise and
 // with the workspace's. Needs the npm registry; takes a minute or two. `.ci/run` runs it.
 //
 //   node test/packed/run.mjs            (KEEP_PACKED_APP=1 keeps the app folder for a look)
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +32,7 @@ const TYPESCRIPT_PROJECTS = [
 ];
 
 const started = Date.now();
+let redis;
 const work = mkdtempSync(join(tmpdir(), 'tokenkeeper-packed-'));
 if (!relative(repo, work).startsWith('..')) throw new Error(`${work} is inside the workspace; set TMPDIR elsewhere`);
 const app = join(work, 'app');
@@ -46,6 +50,37 @@ function step(title, command, args, { quiet = false, ...options } = {}) {
     if (quiet) process.stdout.write(`${result.stdout}${result.stderr}`);
     throw new Error(`${title}: ${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
   }
+}
+
+/** A private redis-server on a free loopback port, for the Redis scenario (`.ci/run` installs redis-server). */
+async function startRedis(dir) {
+  mkdirSync(dir);
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start in 10 s:\n${output}`)), 10_000);
+    server.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error.code === 'ENOENT' ? new Error('redis-server is not installed (apt-get install redis-server; .ci/run does)') : error);
+    });
+    server.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
+    server.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const stop = () => server.kill('SIGTERM');
+  process.once('exit', stop); // even when a step fails past the finally below
+  return { url: `redis://127.0.0.1:${port}`, stop };
 }
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
@@ -120,6 +155,8 @@ try {
   const paths = copies.stdout.split('\n').filter((line) => line.endsWith('auth-core'));
   if (paths.length !== 1) throw new Error(`expected one copy of @tokenkeeper/auth-core, found ${paths.length}:\n${paths.join('\n')}`);
 
+  redis = await startRedis(join(work, 'redis'));
+  env.REDIS_URL = redis.url;
   step('ES module script (import)', process.execPath, ['esm.mjs'], { cwd: app });
   step('CommonJS script (require)', process.execPath, ['cjs.cjs'], { cwd: app });
   for (const { project, format } of TYPESCRIPT_PROJECTS) {
@@ -141,6 +178,7 @@ try {
   }
   console.log(`== packed install: all passed in ${Math.round((Date.now() - started) / 1000)} s`);
 } finally {
+  redis?.stop();
   if (process.env.KEEP_PACKED_APP) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }

@@ -3,6 +3,7 @@
 // is what they test; this file is the app code both run.
 'use strict';
 const assert = require('node:assert/strict');
+const { randomBytes, randomUUID } = require('node:crypto');
 const { once } = require('node:events');
 const { createServer } = require('node:http');
 
@@ -171,10 +172,24 @@ const scenarios = {
     }
   },
 
-  async redis({ redis }) {
-    // Loaded only: a request through it needs a Redis server, which the workspace's tests start.
-    assert.equal(typeof redis.RedisStore, 'function');
-    assert.equal(typeof redis.RedisLock, 'function');
+  async redis({ redis, ...packages }) {
+    // Two keepers on one Redis (run.mjs starts a private redis-server): the second serves the
+    // session the first logged in, as a second app instance would.
+    const { upstream, credentials, close } = await upstreamFor(packages, 'refreshToken');
+    const store = new redis.RedisStore({ url: process.env.REDIS_URL, encryptionKey: randomBytes(32) });
+    const shared = () => ({ protocol: packages.testing.fakeUpstreamPreset(upstream), store, lock: new redis.RedisLock({ store }) });
+    const first = new packages.core.TokenKeeper(shared());
+    const second = new packages.core.TokenKeeper(shared());
+    const key = `packed-${randomUUID()}`;
+    try {
+      await first.session(key).login(credentials);
+      assert.deepEqual(await (await second.session(key).fetch('/whoami')).json(), { userId: 1 });
+    } finally {
+      await first.close();
+      await second.close();
+      await store.close();
+      await close();
+    }
   },
 };
 

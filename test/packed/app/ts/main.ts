@@ -5,6 +5,7 @@
 // `request.upstream`, `@UpstreamSession()` and `installTokenKeeper`'s options.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { Controller, Get, Module, Post } from '@nestjs/common';
@@ -198,9 +199,23 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
 
   async redis() {
-    // Loaded and type-checked only: a request through it needs a Redis server.
-    assert.equal(typeof RedisStore, 'function');
-    assert.equal(typeof RedisLock, 'function');
+    // Two keepers on one Redis (run.mjs starts a private redis-server): the second serves the
+    // session the first logged in, as a second app instance would.
+    const { upstream, credentials, close } = await upstreamFor('refreshToken');
+    const store = new RedisStore({ url: process.env.REDIS_URL!, encryptionKey: randomBytes(32) });
+    const shared = () => ({ protocol: fakeUpstreamPreset(upstream), store, lock: new RedisLock({ store }) });
+    const first = new TokenKeeper(shared());
+    const second = new TokenKeeper(shared());
+    const key = `packed-${randomUUID()}`;
+    try {
+      await first.session(key).login(credentials);
+      assert.deepEqual(await (await second.session(key).fetch('/whoami')).json(), { userId: 1 });
+    } finally {
+      await first.close();
+      await second.close();
+      await store.close();
+      await close();
+    }
   },
 };
 
