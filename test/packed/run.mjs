@@ -50,6 +50,7 @@ function step(title, command, args, { quiet = false, ...options } = {}) {
     if (quiet) process.stdout.write(`${result.stdout}${result.stderr}`);
     throw new Error(`${title}: ${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
   }
+  return quiet ? `${result.stdout}${result.stderr}` : '';
 }
 
 /** A private redis-server on a free loopback port, for the Redis scenario (`.ci/run` installs redis-server). */
@@ -138,14 +139,19 @@ try {
   );
   console.log('peers at the lowest version of their range:', JSON.stringify(peers));
 
-  const install = ['install', '--no-audit', '--no-fund', '--loglevel=error'];
+  const install = ['install', '--no-audit', '--no-fund', '--loglevel=warn'];
+  let installed;
   try {
-    step('npm install the tarballs and the frameworks', 'npm', install, { cwd: app });
+    installed = step('npm install the tarballs and the frameworks', 'npm', install, { cwd: app, quiet: true });
   } catch (error) {
     // One more try for a registry hiccup; a peer conflict (ERESOLVE) fails the same way twice.
     console.log(String(error));
-    step('npm install, second try', 'npm', install, { cwd: app });
+    installed = step('npm install, second try', 'npm', install, { cwd: app, quiet: true });
   }
+  // npm only warns when it overrides a peer range somewhere down the tree; for us that is a failure.
+  // (EBADENGINE warnings stay: NestJS and Fastify pull dependencies that declare Node >= 22 but are not loaded.)
+  process.stdout.write(installed);
+  if (/ERESOLVE/.test(installed)) throw new Error('npm had to override a peer dependency range (ERESOLVE above)');
 
   for (const [name, version] of Object.entries(peers)) {
     const installed = readJson(join(app, 'node_modules', name, 'package.json')).version;
