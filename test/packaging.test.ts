@@ -2,6 +2,8 @@
  * Packaging: the built packages (dist, as npm users get them) load from CommonJS through
  * require() and from ES modules through import, share one copy of AuthError, and a NestJS app
  * compiled to CommonJS runs with @tokenkeeper/nestjs. Needs `tsc -b` first (the test command runs it).
+ * The packed tarballs, installed by npm outside the workspace with the oldest framework versions
+ * the peer ranges allow, are tested by test/packed/run.mjs (in .ci/run: it needs the registry).
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
