@@ -47,9 +47,6 @@ const PENDING = [
   'packages/nestjs/README.md',
   'packages/redis/README.md',
   'packages/testing/README.md',
-  'docs/guides/basic-auth.md',
-  'docs/guides/refresh-token.md',
-  'docs/guides/session-renew.md',
 ];
 
 describe('the snippet mechanism', () => {
