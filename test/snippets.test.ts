@@ -108,6 +108,17 @@ describe('the READMEs and guides', () => {
     ).toBe(true);
   });
 
+  it.each(docs)('%s: every `node <folder>/dist/<file>.js` it tells you to run is built from a source file', async (document) => {
+    const runs = [...markdown.get(document)!.matchAll(/node (?:--[\w-]+ )*((?:examples|bench|packages)\/[\w/-]*?)dist\/([\w/-]+)\.js/g)];
+
+    for (const [command, folder, file] of runs) {
+      await expect(
+        readFile(join(ROOT, `${folder}src/${file}.ts`), 'utf8').then(() => true),
+        command,
+      ).resolves.toBe(true);
+    }
+  });
+
   it.each(docs)("%s: every pnpm command is one of pnpm's, or runs a real script", (document) => {
     const commands = [...markdown.get(document)!.matchAll(/npx --yes pnpm@[\d.]+ (?:(run) )?([\w:-]+)/g)];
 
