@@ -1,21 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { nightlyExport } from '../../../examples/axios-service/src/readme-service.js';
 import { callDataClient } from '../../../examples/axios-service/src/readme-users.js';
 import { protocolCase, setup } from '../../auth-core/test/harness.js';
 
-const readme = new URL('../README.md', import.meta.url);
-const snippets = ['readme-service.ts', 'readme-users.ts'].map(
-  (name) => new URL(`../../../examples/axios-service/src/${name}`, import.meta.url),
-);
-
+// The README's blocks are examples/axios-service/src/readme-*.ts (test/snippets.test.ts keeps them equal).
 describe('the README', () => {
-  it('holds two TypeScript blocks, and they are examples/axios-service/src/readme-*.ts, character for character', async () => {
-    const blocks = [...(await readFile(readme, 'utf8')).matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
-
-    expect(blocks).toEqual(await Promise.all(snippets.map((snippet) => readFile(snippet, 'utf8'))));
-  });
-
   it('runs the service example: one login, then the upstream answers as that account', async () => {
     const { upstream } = await setup('sessionRenew');
     const account = protocolCase('sessionRenew').credentials('ada') as { email: string; password: string; selectedOrg: number };

@@ -1,8 +1,7 @@
 /**
- * The README's and the guide's code blocks are files that run: each block is one of the files
- * below, character for character, and each file is run here against oidc-provider.
+ * The guide's code blocks are files (test/snippets.test.ts keeps them equal to the guide), and
+ * each is run here against oidc-provider; the README's is examples/oauth2-connect, run by its test.
  */
-import { readFile } from 'node:fs/promises';
 import type { OAuth2Protocol } from '@tokenkeeper/oauth2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { endpointsUpstream } from '../../../docs/snippets/oauth2/endpoints.js';
@@ -10,23 +9,6 @@ import { openIdUpstream } from '../../../docs/snippets/oauth2/openid.js';
 import { reportsService } from '../../../docs/snippets/oauth2/service.js';
 import { connect } from './support/connect.js';
 import { SECRET, startProvider, type TestProvider } from './support/provider.js';
-
-const root = new URL('../../../', import.meta.url);
-const blocks = async (path: string) =>
-  [...(await readFile(new URL(path, root), 'utf8')).matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
-const file = (path: string) => readFile(new URL(path, root), 'utf8');
-
-describe('the docs', () => {
-  it("the README's one block is examples/oauth2-connect/src/main.ts", async () => {
-    expect(await blocks('packages/oauth2/README.md')).toEqual([await file('examples/oauth2-connect/src/main.ts')]);
-  });
-
-  it("the guide's blocks are docs/snippets/oauth2/{openid,endpoints,service}.ts", async () => {
-    expect(await blocks('docs/guides/oauth2.md')).toEqual(
-      await Promise.all(['openid', 'endpoints', 'service'].map((name) => file(`docs/snippets/oauth2/${name}.ts`))),
-    );
-  });
-});
 
 describe("the guide's snippets, against oidc-provider", () => {
   let provider: TestProvider;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SessionRecord, SessionState } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createKeeper } from '../../../docs/snippets/redis/cluster.js';
 import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
 import { commandCalls, fileCluster, onCleanup, rejection, uniquePrefix } from './helpers.js';
 import type { RedisCluster } from './redis-cluster.js';
@@ -37,6 +38,20 @@ function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
 }
 
 describe('RedisStore and RedisLock on a real Redis Cluster', () => {
+  it("run the README's Cluster example: a keeper on the Cluster logs in, serves and logs out", async () => {
+    const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
+    onCleanup(() => upstream.close());
+    const { keeper, close } = createKeeper(upstream.url, randomBytes(32).toString('base64'), cluster.nodes);
+    try {
+      await keeper.session('ada').login(ADA);
+      expect(await (await keeper.session('ada').fetch('/reports/call-data')).json()).toMatchObject({ userId: 1 });
+      await keeper.session('ada').logout();
+      expect(await keeper.session('ada').state()).toMatchObject({ status: 'none' });
+    } finally {
+      await close();
+    }
+  });
+
   it('keep a session and its lock in one slot, and do compare-and-set there', async () => {
     const store = new RedisStore({ client: clusterClient(), prefix: uniquePrefix(), encryptionKey: randomBytes(32) });
     const lock = new RedisLock({ store });
