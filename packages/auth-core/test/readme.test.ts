@@ -28,7 +28,7 @@ describe('the README', () => {
 
     await import('../../../docs/snippets/auth-core/example.js');
 
-    expect(log).toHaveBeenCalledWith({ success: true, data: [], userId: 1 });
+    expect(log).toHaveBeenCalledWith({ success: true, data: [], userId: 1, accountId: 100 });
   });
 
   it('runs the defineProtocol example against an upstream of that shape', async () => {
