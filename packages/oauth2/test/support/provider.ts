@@ -14,6 +14,12 @@ export const SECRET = 'test-client-secret-that-is-long-enough-0123456789';
 export interface ProviderOptions {
   /** Access token lifetime, seconds. Default 60. */
   accessTokenTtl?: number;
+  /**
+   * The host name in the issuer URL (the server listens on 127.0.0.1 either way). Default
+   * `'127.0.0.1'`; `'localhost'` makes the provider a different site from an app on 127.0.0.1,
+   * so a browser treats the way back to the app as the cross-site redirect it is in production.
+   */
+  host?: '127.0.0.1' | 'localhost';
 }
 
 export interface TestProvider {
@@ -34,7 +40,7 @@ export interface TestProvider {
 
 export async function startProvider(options: ProviderOptions = {}): Promise<TestProvider> {
   const server = await listen(createServer());
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = 'jwt-client-key';
   const redirectUris = ['http://127.0.0.1/callback'];
