@@ -2,7 +2,8 @@
  * The example once in a real browser: headless Chromium opens the app on 127.0.0.1, clicks
  * "Connect", signs in on oidc-provider's own pages on localhost (another site, as a provider is
  * in production) and is redirected back cross-site, so the connect cookie meets the SameSite,
- * HttpOnly and Secure rules exactly as a browser enforces them.
+ * HttpOnly and Secure rules exactly as a browser enforces them. Requests for any other host are
+ * refused, so nothing leaves the machine.
  *
  * Needs Chromium (Debian's `chromium` package; `CHROMIUM_PATH` to use another binary). Without
  * it the file is skipped with a warning, except in CI (`CI` set), where it fails.
@@ -29,6 +30,7 @@ if (!hasChromium && !inCi)
 
 /** Waits for pages and navigations: generous, for a machine shared with other test runs. */
 const WAIT_MS = 20_000;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
 
 let provider: TestProvider;
 let example: RunningExample;
@@ -126,6 +128,12 @@ async function newPage(): Promise<Page> {
   context = await browser.newContext();
   context.setDefaultTimeout(WAIT_MS);
   context.setDefaultNavigationTimeout(WAIT_MS);
+  // Nothing leaves the machine: oidc-provider's pages link a web font, and without network its
+  // render-blocking stylesheet waited on a name lookup, and so held the next click, for 5 s.
+  await context.route(
+    (url) => !LOOPBACK_HOSTS.has(url.hostname),
+    (route) => route.abort('blockedbyclient'),
+  );
   return context.newPage();
 }
 
