@@ -2,14 +2,16 @@
  * The example once in a real browser: headless Chromium opens the app on 127.0.0.1, clicks
  * "Connect", signs in on oidc-provider's own pages on localhost (another site, as a provider is
  * in production) and is redirected back cross-site, so the connect cookie meets the SameSite,
- * HttpOnly and Secure rules exactly as a browser enforces them. Requests for any other host are
- * refused, so nothing leaves the machine.
+ * HttpOnly and Secure rules exactly as a browser enforces them: over plain HTTP, and behind HTTPS
+ * (a self-signed certificate) where the cookie is `__Host-` and `Secure`. Requests for any other
+ * host are refused, so nothing leaves the machine.
  *
  * Needs Chromium (Debian's `chromium` package; `CHROMIUM_PATH` to use another binary). Without
  * it the file is skipped with a warning, except in CI (`CI` set), where it fails.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type RedirectLogin, type RedirectLoginAnswer, TokenKeeper } from '@tokenkeeper/auth-core';
 import { connectRoutes, tokenKeeper, tokenKeeperErrors } from '@tokenkeeper/express';
@@ -19,6 +21,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRET, startProvider, type TestProvider } from '../../../packages/oauth2/test/support/provider.js';
 import { type RunningExample, startExample } from './example.js';
+import { TEST_TLS } from './tls.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const inCi = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
@@ -76,6 +79,33 @@ describe.skipIf(!hasChromium && !inCi)('examples/oauth2-connect in Chromium, the
     expect(await page.locator('body').textContent()).toBe('Connected as ada');
   });
 
+  it('connects behind HTTPS: Chromium accepts the __Host- connect cookie (Secure, Path=/, no Domain) and sends it back cross-site', async () => {
+    const server = await httpsServer();
+    const callback = `https://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+    const httpsProvider = await startProvider({ host: 'localhost', webRedirectUris: [callback] });
+    const app = await startVariant(httpsProvider, { server, clientId: 'web-client' });
+    try {
+      const page = await newPage();
+      await page.goto(`${app.url}/connect?returnTo=/me`);
+      await page.waitForURL((url) => url.origin === httpsProvider.issuer && url.pathname.startsWith('/interaction/'));
+      expect(await connectCookie(app.url, 'tk.connect')).toBeUndefined();
+      const attempt = await connectCookie(app.url, '__Host-tk.connect');
+      expect(attempt).toMatchObject({ domain: '127.0.0.1', path: '/', httpOnly: true, secure: true, sameSite: 'Lax' });
+
+      const [me] = await Promise.all([
+        page.waitForResponse((response) => response.url() === `${app.url}/me`),
+        signInAndConsent(page, 'ada'),
+      ]);
+      expect(me.status()).toBe(200);
+      expect(await me.json()).toMatchObject({ sub: 'ada', clientId: 'web-client' });
+      expect(await connectCookie(app.url, '__Host-tk.connect')).toBeUndefined();
+      expect((await context!.cookies(app.url)).find((cookie) => cookie.name === '__Host-tk.sid')).toMatchObject({ secure: true });
+    } finally {
+      await app.close();
+      await httpsProvider.close();
+    }
+  });
+
   it('catches a connect cookie the browser withholds on the way back: SameSite=Strict ends in 400 INVALID_CALLBACK', async () => {
     const app = await startVariant(provider, { strictConnectCookie: true });
     try {
@@ -125,7 +155,7 @@ describe.skipIf(!hasChromium && !inCi)('examples/oauth2-connect in Chromium, the
 /** A page in a fresh browser context (its own cookie jar); the one before is closed. */
 async function newPage(): Promise<Page> {
   await context?.close();
-  context = await browser.newContext();
+  context = await browser.newContext({ ignoreHTTPSErrors: true }); // the test certificate is trusted by nothing
   context.setDefaultTimeout(WAIT_MS);
   context.setDefaultNavigationTimeout(WAIT_MS);
   // Nothing leaves the machine: oidc-provider's pages link a web font, and without network its
@@ -137,9 +167,9 @@ async function newPage(): Promise<Page> {
   return context.newPage();
 }
 
-/** The `tk.connect` cookie as Chromium stored it for the app. */
-async function connectCookie(url = example.url) {
-  return (await context!.cookies(url)).find((cookie) => cookie.name === 'tk.connect');
+/** The connect cookie as Chromium stored it for the app. */
+async function connectCookie(url = example.url, name = 'tk.connect') {
+  return (await context!.cookies(url)).find((cookie) => cookie.name === name);
 }
 
 /** oidc-provider's development sign-in page (any login and password), then its consent page. */
@@ -155,6 +185,10 @@ interface Variant {
   strictConnectCookie?: boolean;
   /** The session cookie's `sameSite`. */
   sessionSameSite?: 'lax' | 'strict';
+  /** Serve HTTPS (with the test certificate) on this server, made with `httpsServer()`. */
+  server?: Server;
+  /** Default `'basic-client'`. */
+  clientId?: string;
 }
 
 /**
@@ -162,17 +196,17 @@ interface Variant {
  * port of 127.0.0.1, against the same provider.
  */
 async function startVariant(provider: TestProvider, variant: Variant): Promise<RunningExample> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = variant.server ?? (await listen(createServer()));
+  const url = `${server instanceof HttpsServer ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const protocol = oauth2(
     { issuer: provider.issuer },
-    { baseUrl: provider.api, clientId: 'basic-client', clientSecret: SECRET, scope: 'openid offline_access' },
+    { baseUrl: provider.api, clientId: variant.clientId ?? 'basic-client', clientSecret: SECRET, scope: 'openid offline_access' },
   );
   const keeper = new TokenKeeper({ protocol });
   const connect = oauthConnect({ protocol, redirectUri: `${url}/callback`, secret: 'the-variant-connect-secret-of-32-chars' });
   const app = express();
-  const cookie = { secret: 'the-variant-cookie-secret-of-32-chars!', secure: false, sameSite: variant.sessionSameSite ?? 'lax' };
+  const secure = url.startsWith('https:');
+  const cookie = { secret: 'the-variant-cookie-secret-of-32-chars!', secure, sameSite: variant.sessionSameSite ?? 'lax' };
   app.use(tokenKeeper({ keeper, cookie }));
   app.use(connectRoutes(variant.strictConnectCookie ? strict(connect) : connect));
   app.get('/me', async (req, res) => {
@@ -192,6 +226,16 @@ async function startVariant(provider: TestProvider, variant: Variant): Promise<R
       await keeper.close();
     },
   };
+}
+
+/** An HTTPS server with the test certificate, listening on a free port of 127.0.0.1. */
+async function httpsServer(): Promise<HttpsServer> {
+  return listen(createHttpsServer(TEST_TLS));
+}
+
+async function listen<S extends Server>(server: S): Promise<S> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
 }
 
 function strict(login: RedirectLogin<OAuth2Credentials>): RedirectLogin<OAuth2Credentials> {

@@ -7,7 +7,7 @@
 import { generateKeyPairSync, type webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
 
 export const SECRET = 'test-client-secret-that-is-long-enough-0123456789';
 
@@ -20,6 +20,12 @@ export interface ProviderOptions {
    * so a browser treats the way back to the app as the cross-site redirect it is in production.
    */
   host?: '127.0.0.1' | 'localhost';
+  /**
+   * Registers `web-client` (a web application, `client_secret_basic`) with these redirect URIs,
+   * matched exactly: for an `https:` app on loopback, which a native client may not use.
+   * Default: no such client.
+   */
+  webRedirectUris?: string[];
 }
 
 export interface TestProvider {
@@ -80,6 +86,17 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Test
         grant_types: grantTypes,
         token_endpoint_auth_method: 'none',
       },
+      ...(options.webRedirectUris
+        ? [
+            {
+              client_id: 'web-client',
+              client_secret: SECRET,
+              redirect_uris: options.webRedirectUris,
+              grant_types: grantTypes,
+              token_endpoint_auth_method: 'client_secret_basic',
+            } satisfies ClientMetadata,
+          ]
+        : []),
       {
         client_id: 'service-client',
         client_secret: SECRET,
