@@ -83,7 +83,10 @@ describe.skipIf(!hasChromium && !inCi)('examples/oauth2-connect in Chromium, the
     const server = await httpsServer();
     const callback = `https://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
     const httpsProvider = await startProvider({ host: 'localhost', webRedirectUris: [callback] });
-    const app = await startVariant(httpsProvider, { server, clientId: 'web-client' });
+    const app = await startVariant(httpsProvider, { server, clientId: 'web-client' }).catch(async (error: unknown) => {
+      await httpsProvider.close();
+      throw error;
+    });
     try {
       const page = await newPage();
       await page.goto(`${app.url}/connect?returnTo=/me`);
@@ -185,7 +188,7 @@ interface Variant {
   strictConnectCookie?: boolean;
   /** The session cookie's `sameSite`. */
   sessionSameSite?: 'lax' | 'strict';
-  /** Serve HTTPS (with the test certificate) on this server, made with `httpsServer()`. */
+  /** The listening server to serve on; default a new HTTP one. One from `httpsServer()` makes the variant HTTPS. */
   server?: Server;
   /** Default `'basic-client'`. */
   clientId?: string;
@@ -193,7 +196,7 @@ interface Variant {
 
 /**
  * The example's parts with one setting changed: `/connect`, `/callback` and `/me`, on a free
- * port of 127.0.0.1, against the same provider.
+ * port of 127.0.0.1, against the given provider.
  */
 async function startVariant(provider: TestProvider, variant: Variant): Promise<RunningExample> {
   const server = variant.server ?? (await listen(createServer()));
