@@ -2,37 +2,23 @@
  * The example as a user runs it: the app from src/main.ts, oidc-provider as the provider, a
  * browser stand-in that clicks "Connect", signs in and lands back connected.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from '../../../packages/oauth2/test/support/browser.js';
-import { SECRET, startProvider, type TestProvider } from '../../../packages/oauth2/test/support/provider.js';
+import { startProvider, type TestProvider } from '../../../packages/oauth2/test/support/provider.js';
+import { type RunningExample, startExample } from './example.js';
 
 let provider: TestProvider;
+let example: RunningExample;
 let url: string;
-let close: () => Promise<void>;
 
 beforeAll(async () => {
   provider = await startProvider();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  Object.assign(process.env, {
-    PUBLIC_URL: url,
-    PORT: String(port),
-    OAUTH_ISSUER: provider.issuer,
-    API_URL: provider.api,
-    CLIENT_ID: 'basic-client',
-    CLIENT_SECRET: SECRET,
-    CONNECT_SECRET: 'the-example-connect-secret-of-32-chars',
-    COOKIE_SECRET: 'the-example-cookie-secret-of-32-chars!',
-  });
-  const { server } = await import('../src/main.js');
-  await new Promise((resolve) => server.once('listening', resolve));
-  close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  example = await startExample(provider);
+  url = example.url;
 });
 afterAll(async () => {
-  await close?.();
-  await provider.close();
+  await example?.close();
+  await provider?.close();
 });
 
 describe('examples/oauth2-connect', () => {
@@ -54,11 +40,3 @@ describe('examples/oauth2-connect', () => {
     expect((await browser.open(`${url}/me`)).status).toBe(401);
   });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

@@ -7,13 +7,25 @@
 import { generateKeyPairSync, type webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type Configuration, errors } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration, errors } from 'oidc-provider';
 
 export const SECRET = 'test-client-secret-that-is-long-enough-0123456789';
 
 export interface ProviderOptions {
   /** Access token lifetime, seconds. Default 60. */
   accessTokenTtl?: number;
+  /**
+   * The host name in the issuer URL (the server listens on 127.0.0.1 either way). Default
+   * `'127.0.0.1'`; `'localhost'` makes the provider a different site from an app on 127.0.0.1,
+   * so a browser treats the way back to the app as the cross-site redirect it is in production.
+   */
+  host?: '127.0.0.1' | 'localhost';
+  /**
+   * Registers `web-client` (a web application, `client_secret_basic`) with these redirect URIs,
+   * matched exactly: for an `https:` app on loopback, which a native client may not use.
+   * Default: no such client.
+   */
+  webRedirectUris?: string[];
 }
 
 export interface TestProvider {
@@ -34,7 +46,7 @@ export interface TestProvider {
 
 export async function startProvider(options: ProviderOptions = {}): Promise<TestProvider> {
   const server = await listen(createServer());
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = 'jwt-client-key';
   const redirectUris = ['http://127.0.0.1/callback'];
@@ -74,6 +86,17 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Test
         grant_types: grantTypes,
         token_endpoint_auth_method: 'none',
       },
+      ...(options.webRedirectUris
+        ? [
+            {
+              client_id: 'web-client',
+              client_secret: SECRET,
+              redirect_uris: options.webRedirectUris,
+              grant_types: grantTypes,
+              token_endpoint_auth_method: 'client_secret_basic',
+            } satisfies ClientMetadata,
+          ]
+        : []),
       {
         client_id: 'service-client',
         client_secret: SECRET,
