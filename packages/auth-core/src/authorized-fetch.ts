@@ -1,6 +1,7 @@
 import { AuthError } from './errors.js';
 import { networkFailure } from './http.js';
 import type { Protocol } from './protocols/protocol.js';
+import type { TokenSet } from './tokens.js';
 
 const MAX_REDIRECTS = 20;
 
@@ -14,10 +15,10 @@ const MAX_REDIRECTS = 20;
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
-  protocol: Pick<Protocol<unknown>, 'origin' | 'authorize'>,
+  protocol: Pick<Protocol<unknown>, 'origin' | 'authorize' | 'send'>,
   url: string,
   init: RequestInit,
-  accessToken: string | undefined,
+  tokens: TokenSet | undefined,
   allowed: (origin: string) => boolean = () => true,
 ): Promise<Response> {
   const follow = (init.redirect ?? 'follow') === 'follow';
@@ -32,8 +33,17 @@ export async function sendAuthorized(
     // The first hop is on the protocol's origin by contract. Once a hop has left it, no later hop
     // is authorized, even one back on the origin: a foreign server chose where that one goes.
     if (hop > 0 && new URL(current).origin !== protocol.origin) left = true;
-    if (!left && accessToken !== undefined) protocol.authorize(headers, accessToken);
-    const response = await sendApiCall(fetchImpl, current, { ...init, method, headers, body: body ?? null, redirect: 'manual' });
+    const hopInit: RequestInit = { ...init, method, headers, body: body ?? null, redirect: 'manual' };
+    let response: Response;
+    if (!left && tokens !== undefined && protocol.send) {
+      response = await protocol.send(
+        { url: current, init: hopInit, fetch: (input, given) => sendApiCall(fetchImpl, input as string, given) },
+        tokens,
+      );
+    } else {
+      if (!left && tokens !== undefined) protocol.authorize(headers, tokens.accessToken);
+      response = await sendApiCall(fetchImpl, current, hopInit);
+    }
     if (!follow || !isRedirect(response.status)) return response;
     const location = response.headers.get('location');
     if (!location || hop === MAX_REDIRECTS) return response;

@@ -173,22 +173,22 @@ export class TokenKeeper<Credentials = unknown> {
       return this.#send(url.href, first, undefined);
     }
     const record = await this.#currentRecord(key, first.signal);
-    const response = await this.#send(url.href, first, record.tokens.accessToken);
+    const response = await this.#send(url.href, first, record.tokens);
     if (!this.protocol.isExpirySignal(response)) return response;
     const rejectedAt = this.#context.now();
     const renewed = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
     if (!renewed) return response;
     await response.body?.cancel();
-    const second = await this.#send(url.href, retry, renewed.tokens.accessToken);
+    const second = await this.#send(url.href, retry, renewed.tokens);
     if (second.ok) this.#learnFrom(key, record.tokens, rejectedAt, renewed);
     return second;
   }
 
   /** One try: redirects followed by hand (token only on the origin, only until a hop leaves it), bounded by `requestTimeoutMs`. */
-  #send(url: string, init: RequestInit, accessToken: string | undefined): Promise<Response> {
+  #send(url: string, init: RequestInit, tokens: TokenSet | undefined): Promise<Response> {
     const { options } = this.#context;
     return withRequestTimeout(options.requestTimeoutMs, init, (bounded) =>
-      sendAuthorized(options.fetch, this.protocol, url, bounded, accessToken, this.#allows),
+      sendAuthorized(options.fetch, this.protocol, url, bounded, tokens, this.#allows),
     );
   }
 

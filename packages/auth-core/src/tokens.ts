@@ -21,6 +21,11 @@ export interface TokenSet {
    * secret; at most 8 KB as JSON.
    */
   claims?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * A key that binds the tokens to this session (DPoP's key pair, as JWKs), kept by the protocol:
+   * a secret like the tokens (a store encrypts it with them), never shown by `state()`.
+   */
+  proofKey?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A token set as the store keeps it: with a version that grows by one on every write. */
@@ -141,7 +146,17 @@ export function acceptTokens(tokens: TokenSet, operation: 'login' | 'refresh', l
     refreshExpiresAt = Math.min(refreshExpiresAt, issuedAt + MAX_LIFETIME_MS);
   }
   const claims = checkClaims(tokens.claims, details);
-  return { accessToken, issuedAt, expiresAt: issuedAt + lifetime, refreshToken, refreshExpiresAt, ...(claims && { claims }) };
+  const { proofKey } = tokens;
+  if (proofKey !== undefined && (typeof proofKey !== 'object' || proofKey === null)) throw malformed('proofKey is not an object', details);
+  return {
+    accessToken,
+    issuedAt,
+    expiresAt: issuedAt + lifetime,
+    refreshToken,
+    refreshExpiresAt,
+    ...(claims && { claims }),
+    ...(proofKey && { proofKey }),
+  };
 }
 
 const MAX_CLAIMS_BYTES = 8 * 1024;

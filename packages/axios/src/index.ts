@@ -66,6 +66,12 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   const keyOf = 'keeper' in options && options.sessionKey !== undefined ? options.sessionKey : defaultSessionKey;
   if (typeof keyOf !== 'function') throw new TypeError('installTokenKeeper: options.sessionKey must be a function');
   const { protocol } = keeper;
+  if (protocol.send) {
+    // Its authorization depends on each request (DPoP proofs): only the keeper's own fetch sends such requests.
+    throw new TypeError(
+      `installTokenKeeper: protocol ${protocol.name} signs each request itself (DPoP); call the upstream with session.fetch`,
+    );
+  }
   /** This install's wrappers, each with the adapter setting it wraps: a reused config is wrapped once. */
   const wrapped = new WeakMap<AxiosAdapter, AdapterSetting>();
   /** Marks a config this install has authorized, so another layer of the same install passes it on. */

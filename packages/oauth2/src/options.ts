@@ -67,6 +67,14 @@ export interface OAuth2Options {
    * (127.0.0.1, ::1, localhost), as for tests; anything else must be `https:`.
    */
   allowHttp?: boolean;
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449): each session gets its own ES256 key pair, kept
+   * with its tokens (encrypted with them in Redis), and every token-endpoint call and API request
+   * carries a proof signed with it; a server's `DPoP-Nonce` is retried with once. A stolen token
+   * is useless without the key. `session.fetch` only: the axios interceptor refuses such a
+   * protocol. Default `false`.
+   */
+  dpop?: boolean;
   /** Extra client metadata oauth4webapi reads (e.g. `id_token_signed_response_alg`). */
   clientMetadata?: Partial<oauth.Client>;
 }

@@ -1,6 +1,8 @@
+import type { webcrypto } from 'node:crypto';
 import {
   AUTH_ERROR_MESSAGES,
   AuthError,
+  type AuthorizedRequest,
   checkToken,
   credentialObject,
   credentialString,
@@ -80,6 +82,9 @@ export function oauth2(server: OAuth2Server, options: OAuth2Options): OAuth2Prot
   if (!Number.isFinite(defaultLifetime) || defaultLifetime <= 0)
     throw new TypeError('oauth2: defaultExpiresInSeconds must be a positive number');
   const rotates = options.rotatesRefreshTokens ?? true;
+  const dpop = options.dpop ?? false;
+  if (typeof dpop !== 'boolean') throw new TypeError('oauth2: dpop must be a boolean');
+  const proofs = dpop ? proofKeys(client) : undefined;
   const insecure = (url: URL) => url.protocol === 'http:';
 
   const known = 'endpoints' in server ? metadataOf(server.endpoints, allowHttp) : undefined;
@@ -114,13 +119,23 @@ export function oauth2(server: OAuth2Server, options: OAuth2Options): OAuth2Prot
     previous?: TokenSet,
   ): Promise<TokenSet> {
     const as = await metadata(upstream);
-    const call = transport(upstream, operation);
-    try {
-      const response = await send(as, { [oauth.customFetch]: call.fetch, [oauth.allowInsecureRequests]: insecureServer(as) });
-      const result = await process(as, response);
-      return tokenSetOf(result, call.answer!, operation, previous);
-    } catch (error) {
-      throw toAuthError(error, kind, operation);
+    // A session keeps its DPoP key across refreshes; a login (or a session from before DPoP) gets a new one.
+    const proof = proofs && (previous?.proofKey ? await proofs.of(previous.proofKey) : await proofs.create());
+    for (let attempt = 0; ; attempt++) {
+      const call = transport(upstream, operation);
+      try {
+        const response = await send(as, {
+          [oauth.customFetch]: call.fetch,
+          [oauth.allowInsecureRequests]: insecureServer(as),
+          ...(proof && { DPoP: proof.handle }),
+        });
+        const result = await process(as, response);
+        return tokenSetOf(result, call.answer!, operation, previous, proof?.proofKey);
+      } catch (error) {
+        // The server wants its nonce in the proof (RFC 9449 §8): the handle has learned it; once more.
+        if (proof && attempt === 0 && oauth.isDPoPNonceError(error)) continue;
+        throw toAuthError(error, kind, operation);
+      }
     }
   }
 
@@ -128,11 +143,14 @@ export function oauth2(server: OAuth2Server, options: OAuth2Options): OAuth2Prot
     result: oauth.TokenEndpointResponse,
     answer: UpstreamResponse,
     operation: 'login' | 'refresh',
-    previous?: TokenSet,
+    previous: TokenSet | undefined,
+    proofKey: TokenSet['proofKey'],
   ): TokenSet {
     const details: UpstreamDetails = { operation, status: answer.status, outcomeUnknown: true };
-    if (result.token_type !== 'bearer') {
-      throw new AuthError('UPSTREAM_MALFORMED', `upstream ${operation} answer: token_type is not Bearer`, { upstream: details });
+    if (result.token_type !== (dpop ? 'dpop' : 'bearer')) {
+      throw new AuthError('UPSTREAM_MALFORMED', `upstream ${operation} answer: token_type is not ${dpop ? 'DPoP' : 'Bearer'}`, {
+        upstream: details,
+      });
     }
     const accessToken = checkToken(result.access_token, 'access_token', details);
     const expiresAt =
@@ -154,6 +172,7 @@ export function oauth2(server: OAuth2Server, options: OAuth2Options): OAuth2Prot
       ...(refreshToken !== undefined && { refreshToken }),
       ...(refreshExpiresAt !== undefined && { refreshExpiresAt }),
       ...(claims && { claims }),
+      ...(proofKey && { proofKey }),
     };
   }
 
@@ -280,6 +299,43 @@ export function oauth2(server: OAuth2Server, options: OAuth2Options): OAuth2Prot
 
     isExpirySignal: isBearerExpiry,
 
+    ...(proofs && {
+      /** Each request carries a proof of its method and URL, signed with the session's key; a resource server's nonce is retried with once. */
+      async send({ url, init, fetch }: AuthorizedRequest, tokens: TokenSet): Promise<Response> {
+        if (!tokens.proofKey) {
+          throw new AuthError('UPSTREAM_MALFORMED', 'the session has no DPoP key: log in again', { upstream: { operation: 'request' } });
+        }
+        const { handle } = await proofs.of(tokens.proofKey);
+        const headers = new Headers(init.headers);
+        headers.delete('authorization'); // this request's authorization is the session's, with its proof
+        const target = new URL(url);
+        const repeatable = !(init.body instanceof ReadableStream); // a stream cannot be sent twice
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await oauth.protectedResourceRequest(
+              tokens.accessToken,
+              init.method ?? 'GET',
+              target,
+              headers,
+              init.body as oauth.ProtectedResourceRequestBody,
+              {
+                DPoP: handle,
+                [oauth.customFetch]: (address, request) => fetch(address, { ...(request as RequestInit), signal: init.signal ?? null }),
+                [oauth.allowInsecureRequests]: target.protocol === 'http:',
+              },
+            );
+          } catch (error) {
+            if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
+            if (attempt === 0 && repeatable && oauth.isDPoPNonceError(error)) {
+              await error.response.body?.cancel();
+              continue;
+            }
+            return error.response; // a challenge is an answer: the keeper decides (invalid_token refreshes once)
+          }
+        }
+      },
+    }),
+
     async authorizationRequest(upstream, redirectUri, request = {}) {
       const as = await metadata(upstream);
       if (!as.authorization_endpoint) {
@@ -344,6 +400,67 @@ export function isBearerExpiry(answer: UpstreamAnswer): boolean {
   if (!challenge) return true;
   const error = /\berror\s*=\s*"?([^",\s]+)/i.exec(challenge)?.[1];
   return error === undefined || error === 'invalid_token';
+}
+
+/** What a session's `proofKey` holds: its DPoP key pair as JWKs. */
+interface ProofKeyJwks {
+  privateJwk: webcrypto.JsonWebKey;
+  publicJwk: webcrypto.JsonWebKey;
+}
+
+interface Proof {
+  handle: oauth.DPoPHandle;
+  proofKey: TokenSet['proofKey'];
+}
+
+const MAX_HANDLES = 10_000;
+
+/**
+ * DPoP key pairs: a new one per login, kept with the session as JWKs, and the oauth4webapi
+ * handles built from them (which also remember each server's nonce), cached by public key and
+ * bounded, so a request does not import a key.
+ */
+function proofKeys(client: oauth.Client) {
+  const handles = new Map<string, Promise<Proof>>();
+  const remember = (id: string, entry: Promise<Proof>) => {
+    if (handles.size >= MAX_HANDLES) handles.delete(handles.keys().next().value!);
+    handles.set(id, entry);
+    entry.catch(() => handles.delete(id));
+    return entry;
+  };
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256' };
+  return {
+    async create(): Promise<Proof> {
+      const pair = await oauth.generateKeyPair('ES256', { extractable: true });
+      const jwks: ProofKeyJwks = {
+        privateJwk: await crypto.subtle.exportKey('jwk', pair.privateKey),
+        publicJwk: await crypto.subtle.exportKey('jwk', pair.publicKey),
+      };
+      const proofKey = jwks as unknown as TokenSet['proofKey'];
+      return remember(`${jwks.publicJwk.x}.${jwks.publicJwk.y}`, Promise.resolve({ handle: oauth.DPoP(client, pair), proofKey }));
+    },
+    of(proofKey: NonNullable<TokenSet['proofKey']>): Promise<Proof> {
+      const { privateJwk, publicJwk } = proofKey as unknown as ProofKeyJwks;
+      if (typeof publicJwk?.x !== 'string' || typeof privateJwk?.d !== 'string') {
+        return Promise.reject(
+          new AuthError('UPSTREAM_MALFORMED', 'the session DPoP key is unreadable: log in again', { upstream: { operation: 'request' } }),
+        );
+      }
+      const id = `${publicJwk.x}.${publicJwk.y}`;
+      const known = handles.get(id);
+      if (known) return known;
+      return remember(
+        id,
+        (async () => {
+          const pair = {
+            privateKey: await crypto.subtle.importKey('jwk', privateJwk, algorithm, false, ['sign']),
+            publicKey: await crypto.subtle.importKey('jwk', publicJwk, algorithm, true, ['verify']),
+          };
+          return { handle: oauth.DPoP(client, pair as oauth.CryptoKeyPair), proofKey };
+        })(),
+      );
+    },
+  };
 }
 
 function clientAuthOf(options: OAuth2Options): oauth.ClientAuth {

@@ -4,6 +4,7 @@
  */
 import type { OAuth2Protocol } from '@tokenkeeper/oauth2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dpopUpstream } from '../../../docs/snippets/oauth2/dpop.js';
 import { endpointsUpstream } from '../../../docs/snippets/oauth2/endpoints.js';
 import { openIdUpstream } from '../../../docs/snippets/oauth2/openid.js';
 import { reportsService } from '../../../docs/snippets/oauth2/service.js';
@@ -51,5 +52,17 @@ describe("the guide's snippets, against oidc-provider", () => {
     const { keeper, incidents } = await reportsService({ issuer: provider.issuer, api: provider.api, clientSecret: SECRET });
     await keeper.close();
     expect(incidents).toMatchObject({ clientId: 'service-client', scope: 'incidents' });
+  });
+
+  it('dpop.ts: a DPoP-bound session calls the API with proofs', async () => {
+    await provider.close();
+    provider = await startProvider({ dpop: true });
+    const keeper = dpopUpstream({ issuer: provider.issuer, api: provider.api, clientSecret: SECRET });
+    try {
+      await connect(keeper, keeper.protocol as OAuth2Protocol, 'ada');
+      expect(await (await keeper.session('ada').fetch('/me')).json()).toMatchObject({ sub: 'ada', bound: true });
+    } finally {
+      await keeper.close();
+    }
   });
 });

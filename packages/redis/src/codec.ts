@@ -163,10 +163,11 @@ function parsePayload(json: string): Payload {
     (tokens.refreshToken === undefined || typeof tokens.refreshToken === 'string') &&
     (tokens.refreshExpiresAt === undefined || isTime(tokens.refreshExpiresAt)) &&
     (tokens.claims === undefined || (typeof tokens.claims === 'object' && tokens.claims !== null && !Array.isArray(tokens.claims))) &&
+    (tokens.proofKey === undefined || (typeof tokens.proofKey === 'object' && tokens.proofKey !== null)) &&
     typeof payload?.service === 'boolean' &&
     (payload.accountId === undefined || Number.isSafeInteger(payload.accountId));
   if (!ok) throw unreadable('has missing or mistyped fields');
-  const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt, claims } = tokens as unknown as TokenSet;
+  const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt, claims, proofKey } = tokens as unknown as TokenSet;
   return {
     tokens: {
       accessToken,
@@ -175,6 +176,7 @@ function parsePayload(json: string): Payload {
       ...(refreshToken !== undefined && { refreshToken }),
       ...(refreshExpiresAt !== undefined && { refreshExpiresAt }),
       ...(claims !== undefined && { claims }),
+      ...(proofKey !== undefined && { proofKey }),
     },
     service: payload?.service === true,
     ...(payload?.accountId !== undefined && { accountId: payload.accountId as number }),

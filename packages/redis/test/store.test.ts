@@ -64,6 +64,18 @@ describe('RedisStore', () => {
     expect(await sessions.get('user-1')).toEqual(written);
   });
 
+  it("keeps a session's DPoP key with its tokens, sealed with them", async () => {
+    const prefix = uniquePrefix();
+    const sessions = store({ prefix });
+    const base = record();
+    const proofKey = { privateJwk: { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy', d: 'private-part-of-the-key' }, publicJwk: { kty: 'EC' } };
+    const written = record({ tokens: { ...base.tokens, proofKey } });
+    await sessions.set('user-1', written, null, HOUR_MS);
+    expect(await sessions.get('user-1')).toEqual(written);
+    const stored = JSON.stringify(await rawRedis(url).hgetall(sessions.keyOf('user-1')));
+    expect(stored).not.toContain('private-part-of-the-key');
+  });
+
   it('answers undefined for a key with no session', async () => {
     expect(await store().get('nobody')).toBeUndefined();
   });

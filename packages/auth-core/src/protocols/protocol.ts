@@ -1,6 +1,15 @@
 import type { UpstreamClient } from '../http.js';
 import type { TokenSet } from '../tokens.js';
 
+/** One request on the protocol's origin, for a protocol that sends it itself ({@link Protocol.send}). */
+export interface AuthorizedRequest {
+  url: string;
+  /** Method, headers, body and signal as the caller gave them; `redirect` is always `'manual'` (the keeper follows redirects). */
+  init: RequestInit;
+  /** The keeper's fetch: bounded, and network failures are already `UPSTREAM_UNAVAILABLE`. */
+  fetch: typeof globalThis.fetch;
+}
+
 /**
  * How one upstream logs in, keeps a session alive and signals an expired token. The keeper
  * owns every decision (when to refresh, single flight, re-login); a protocol only speaks HTTP.
@@ -43,6 +52,13 @@ export interface Protocol<Credentials = unknown> {
   readonly header: string;
   /** Puts the access token on an outgoing request. */
   authorize(headers: Headers, accessToken: string): void;
+  /**
+   * Sends one request on the origin with these tokens itself, for protocols whose authorization
+   * depends on the request (DPoP: a signed proof of its method and URL, a server nonce to retry
+   * with). When present, `session.fetch` uses it instead of {@link authorize} for each hop on the
+   * origin; adapters that send requests themselves (axios) refuse such a protocol.
+   */
+  send?(request: AuthorizedRequest, tokens: TokenSet): Promise<Response>;
   /** Whether an API answer means "your token has expired" (refresh once, retry once). */
   isExpirySignal(answer: UpstreamAnswer): boolean;
 }

@@ -8,6 +8,7 @@ import { generateKeyPairSync, type webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, errors } from 'oidc-provider';
+import { dpopFeatures, dpopResource } from './dpop.js';
 
 export const SECRET = 'test-client-secret-that-is-long-enough-0123456789';
 
@@ -26,6 +27,13 @@ export interface ProviderOptions {
    * Default: no such client.
    */
   webRedirectUris?: string[];
+  /**
+   * DPoP (RFC 9449): the provider binds tokens to the client's key and wants its nonce in every
+   * proof; access tokens are JWTs for the API, which accepts them only with a valid proof
+   * (oauth4webapi's resource-server validation), wants its own nonce too, and refuses a proof
+   * it has seen before.
+   */
+  dpop?: boolean;
 }
 
 export interface TestProvider {
@@ -119,6 +127,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Test
       revocation: { enabled: true },
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
+      ...(options.dpop ? dpopFeatures(() => result.api) : {}),
     },
     scopes: ['openid', 'offline_access', 'email', 'incidents'],
     claims: { openid: ['sub'], email: ['email'] },
@@ -181,6 +190,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Test
 
   const api = await listen(
     createServer(async (req, res) => {
+      if (options.dpop) return dpopResource(req, res, issuer, result);
       const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(req.headers.authorization ?? '');
       const token = match ? await provider.AccessToken.find(match[1]!) : undefined;
       const live = token ?? (match ? await provider.ClientCredentials.find(match[1]!) : undefined);
