@@ -180,12 +180,17 @@ export function statusOf(tokens: TokenSet, now: number, options: PolicyOptions):
   return now >= tokens.expiresAt - windowOf(tokens, options) ? 'expiring' : 'active';
 }
 
+/** No lifetime shorter than this is learned: a token rejected younger was revoked, not expired. */
+export const MIN_LEARNED_LIFETIME_MS = 30_000;
+
 /**
  * A token the upstream rejected well before its planned expiry, and that a renewal then replaced
  * with one the upstream accepted, shows the real lifetime: the age it was rejected at. Returns
- * that lifetime, or `undefined` when the rejection teaches nothing.
+ * that lifetime, or `undefined` when the rejection teaches nothing: one near the planned expiry,
+ * or one younger than {@link MIN_LEARNED_LIFETIME_MS} (a revoked token looks the same as an
+ * expired one, and learning its age would plan every later token to expire at once).
  */
 export function learnedLifetime(tokens: TokenSet, rejectedAt: number): number | undefined {
   const age = rejectedAt - tokens.issuedAt;
-  return age > 0 && age < 0.9 * lifetimeOf(tokens) ? age : undefined;
+  return age >= MIN_LEARNED_LIFETIME_MS && age < 0.9 * lifetimeOf(tokens) ? age : undefined;
 }

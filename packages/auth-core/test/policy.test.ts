@@ -199,4 +199,9 @@ describe('state and learned lifetimes', () => {
     expect(learnedLifetime(hourToken, 0.9 * HOUR)).toBeUndefined();
     expect(learnedLifetime(hourToken, 0)).toBeUndefined();
   });
+
+  it('learns nothing from a token rejected younger than 30 s: it was revoked, and its age is no lifetime', () => {
+    expect(learnedLifetime(hourToken, 29_999)).toBeUndefined();
+    expect(learnedLifetime(hourToken, 30_000)).toBe(30_000);
+  });
 });

@@ -101,6 +101,22 @@ describe('expiry behind a proxy that writes its own Date header', () => {
   });
 });
 
+describe('refresh storms', () => {
+  it('a token revoked a moment after login does not make every later token expire at once (1 refresh, not one per request)', async () => {
+    const { keeper, upstream, clock } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(teletracker.credentials('ada'));
+    await clock.advance(100);
+    upstream.faults.next('api', 'expired'); // revoked upstream, 100 ms old
+    expect((await session.fetch(teletracker.resource)).status).toBe(200);
+    for (let step = 0; step < 20; step++) {
+      await clock.advance(1_000);
+      expect((await session.fetch(teletracker.resource)).status).toBe(200);
+    }
+    expect(upstream.stats.refreshes).toBe(1);
+  });
+});
+
 describe('errors a caller can act on', () => {
   it('session.fetch to an API that refuses connections rejects with UPSTREAM_UNAVAILABLE, not a raw TypeError', async () => {
     const closed = await freePort();
