@@ -36,6 +36,10 @@ describe('benchmarks', () => {
     expect(stdout).toMatch(/peak keep-alive renewals at once \(bound 8\)\s+[1-8]\b/);
     // 6, many instances on one Redis (a table that says "skipped" where redis-server is missing)
     expect(stdout).toMatch(/many instances: 4 processes on one expired session through one Redis/);
+    // 7, OAuth 2.0 against oidc-provider
+    expect(stdout).toMatch(/oauth2 herd: 100 concurrent session\.fetch on one session, against oidc-provider/);
+    expect(stdout).toMatch(/token revoked early \(learns from 401s\)\s+\d/);
+    expect(stdout).toMatch(/oauth2 steady traffic: 5 clients for 2 lifetimes of 2 s/);
     expect(stdout).toMatch(/\nsummary\n/);
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark and prints its tables, then a summary. `pnpm bench` for the figures;
  * `--smoke` for a seconds-long run that only proves each scenario still starts and prints;
- * `--only=name[,name]` (core, servers, expiry, herd, scale, instances) to run some of them.
+ * `--only=name[,name]` (core, servers, expiry, herd, scale, instances, oauth2) to run some of them.
  */
 import { cpus } from 'node:os';
 import { benchCore } from './core.js';
@@ -9,6 +9,7 @@ import { benchExpiry } from './expiry.js';
 import { benchHerd } from './herd.js';
 import { benchInstances } from './instances.js';
 import { printTable, smoke, summary } from './measure.js';
+import { benchOAuth2 } from './oauth2.js';
 import { benchScale } from './scale.js';
 import { benchServers } from './servers.js';
 
@@ -19,6 +20,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   herd: benchHerd,
   scale: benchScale,
   instances: benchInstances,
+  oauth2: benchOAuth2,
 };
 
 const only = process.argv

@@ -16,10 +16,10 @@ import type { AddressInfo } from 'node:net';
 import { type RedirectLogin, type RedirectLoginAnswer, TokenKeeper } from '@tokenkeeper/auth-core';
 import { connectRoutes, tokenKeeper, tokenKeeperErrors } from '@tokenkeeper/express';
 import { type OAuth2Credentials, oauth2, oauthConnect } from '@tokenkeeper/oauth2';
+import { SECRET, startProvider, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import express from 'express';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECRET, startProvider, type TestProvider } from '../../../packages/oauth2/test/support/provider.js';
 import { type RunningExample, startExample } from './example.js';
 import { TEST_TLS } from './tls.js';
 

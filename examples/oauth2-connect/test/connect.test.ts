@@ -2,9 +2,9 @@
  * The example as a user runs it: the app from src/main.ts, oidc-provider as the provider, a
  * browser stand-in that clicks "Connect", signs in and lands back connected.
  */
+
+import { startProvider, TestBrowser, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBrowser } from '../../../packages/oauth2/test/support/browser.js';
-import { startProvider, type TestProvider } from '../../../packages/oauth2/test/support/provider.js';
 import { type RunningExample, startExample } from './example.js';
 
 let provider: TestProvider;

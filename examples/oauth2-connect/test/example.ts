@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SECRET, type TestProvider } from '../../../packages/oauth2/test/support/provider.js';
+import { SECRET, type TestProvider } from '@tokenkeeper/oauth2/testing';
 
 export interface RunningExample {
   /** The app's origin, `http://127.0.0.1:<port>`. */

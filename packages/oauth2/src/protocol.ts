@@ -153,8 +153,11 @@ export function oauth2(server: OAuth2Server, options: OAuth2Options): OAuth2Prot
       });
     }
     const accessToken = checkToken(result.access_token, 'access_token', details);
-    const expiresAt =
+    const stated =
       expiryFrom({ lifetimeSeconds: result.expires_in }, answer, 'access_token', details) ?? answer.sentAt + defaultLifetime * 1000;
+    // Servers count expires_in from a whole second of their clock (oidc-provider: exp = floor(now) + ttl),
+    // so up to a second of it may be gone when the answer leaves: plan with that second less.
+    const expiresAt = stated - Math.min(1000, (stated - answer.sentAt) / 10);
     // Rotation is decided per answer: a server that sends no new refresh token keeps the old one.
     const refreshToken =
       result.refresh_token !== undefined ? checkToken(result.refresh_token, 'refresh_token', details) : previous?.refreshToken;

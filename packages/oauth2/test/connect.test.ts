@@ -16,11 +16,10 @@ import * as forExpress from '@tokenkeeper/express';
 import * as forKoa from '@tokenkeeper/koa';
 import { AuthErrorFilter, TokenKeeperModule, UpstreamSession } from '@tokenkeeper/nestjs';
 import { oauth2, oauthConnect } from '@tokenkeeper/oauth2';
+import { SECRET, startProvider, TestBrowser, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import express from 'express';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestBrowser } from './support/browser.js';
-import { SECRET, startProvider, type TestProvider } from './support/provider.js';
 
 const CONNECT_SECRET = 'a-connect-cookie-secret-of-32-characters!';
 const COOKIE_SECRET = 'a-session-cookie-secret-of-32-characters';

@@ -3,13 +3,12 @@
  * each is run here against oidc-provider; the README's is examples/oauth2-connect, run by its test.
  */
 import type { OAuth2Protocol } from '@tokenkeeper/oauth2';
+import { connect, SECRET, startProvider, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dpopUpstream } from '../../../docs/snippets/oauth2/dpop.js';
 import { endpointsUpstream } from '../../../docs/snippets/oauth2/endpoints.js';
 import { openIdUpstream } from '../../../docs/snippets/oauth2/openid.js';
 import { reportsService } from '../../../docs/snippets/oauth2/service.js';
-import { connect } from './support/connect.js';
-import { SECRET, startProvider, type TestProvider } from './support/provider.js';
 
 describe("the guide's snippets, against oidc-provider", () => {
   let provider: TestProvider;

@@ -6,11 +6,10 @@
 import { AuthError, MemoryStore, TokenKeeper } from '@tokenkeeper/auth-core';
 import { installTokenKeeper } from '@tokenkeeper/axios';
 import { type OAuth2Credentials, oauth2 } from '@tokenkeeper/oauth2';
+import { connect, SECRET, startProvider, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import { createManualClock, type ManualClock } from '@tokenkeeper/testing';
 import axios from 'axios';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from './support/connect.js';
-import { SECRET, startProvider, type TestProvider } from './support/provider.js';
 
 const LIFETIME_S = 60;
 let provider: TestProvider & { replaysRefused?: number };

@@ -7,12 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { TokenKeeper } from '@tokenkeeper/auth-core';
 import { type OAuth2Credentials, oauth2 } from '@tokenkeeper/oauth2';
+import { connect, SECRET, startProvider, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import { RedisLock, RedisStore } from '@tokenkeeper/redis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onCleanup, sharedRedisUrl, uniquePrefix } from '../../redis/test/helpers.js';
 import { startWorker, sumTallies, type Tally } from '../../redis/test/workers.js';
-import { connect } from './support/connect.js';
-import { SECRET, startProvider, type TestProvider } from './support/provider.js';
 
 const WORKER = fileURLToPath(new URL('./workers/oauth-worker.mjs', import.meta.url));
 let redisUrl: string;

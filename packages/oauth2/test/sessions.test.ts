@@ -5,10 +5,9 @@
  */
 import { AuthError, TokenKeeper, type TokenKeeperOptions } from '@tokenkeeper/auth-core';
 import { type OAuth2Credentials, type OAuth2Options, oauth2 } from '@tokenkeeper/oauth2';
+import { connect, passwordOf, SECRET, startProvider, type TestProvider } from '@tokenkeeper/oauth2/testing';
 import { createManualClock, type ManualClock } from '@tokenkeeper/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from './support/connect.js';
-import { passwordOf, SECRET, startProvider, type TestProvider } from './support/provider.js';
 
 const LIFETIME_S = 60;
 let provider: TestProvider;
@@ -166,6 +165,15 @@ describe('a connected session on oidc-provider', () => {
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers.get('www-authenticate')).toContain('insufficient_scope');
     expect(provider.tokenCalls).toEqual({ authorization_code: 1, refresh_token: 1 });
+  });
+
+  it("plans the token's expiry a second early: the provider counts expires_in from a whole second of its clock", async () => {
+    const { protocol, keeper } = setup();
+    const sentAt = clock.now();
+
+    const state = await connect(keeper, protocol, 'ada');
+
+    expect(state.expiresAt).toBe(sentAt + LIFETIME_S * 1000 - 1000);
   });
 
   it('shows the ID token claims on state(), never a token', async () => {
