@@ -144,6 +144,6 @@ export async function benchOAuth2(): Promise<void> {
     'API 401s / refreshes per lifetime',
     `${traffic.rejections} / ${fixed(traffic.refreshesPerLifetime, 2)}`,
     '',
-    '0 / 1',
+    '0 401s',
   );
 }
