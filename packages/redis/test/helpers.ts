@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { basicAuth, refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
+import { startFakeUpstream } from '@tokenkeeper/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject } from 'vitest';
+import { RedisLock, RedisStore } from '../src/index.js';
 import { type RedisCluster, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
@@ -84,4 +87,32 @@ export async function commandCalls(nodes: { host: string; port: number }[], comm
     }
   }
   return total;
+}
+
+/**
+ * App instances sharing one Redis (one prefix, one encryption key) against a fake upstream of
+ * `protocol`: each `instance()` is a keeper on its own RedisStore and RedisLock; all are closed
+ * after the test.
+ */
+export async function instancesOnRedis<Name extends 'refreshToken' | 'basicAuth'>(url: string, protocol: Name) {
+  const upstream = await startFakeUpstream({ protocol });
+  onCleanup(() => upstream.close());
+  const prefix = uniquePrefix();
+  const encryptionKey = randomBytes(32);
+  const preset = protocol === 'refreshToken' ? refreshToken : basicAuth;
+  const instance = () => {
+    const store = new RedisStore({ url, prefix, encryptionKey });
+    const keeper = new TokenKeeper({
+      protocol: preset({ baseUrl: upstream.url }),
+      store,
+      lock: new RedisLock({ store }),
+      keepAlive: false,
+    });
+    onCleanup(async () => {
+      await keeper.close();
+      await store.close();
+    });
+    return { keeper, store };
+  };
+  return { upstream, instance };
 }

@@ -1,9 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
-import { startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RedisLock, RedisStore } from '../src/index.js';
-import { onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { instancesOnRedis, sharedRedisUrl } from './helpers.js';
 
 let url: string;
 beforeAll(async () => {
@@ -12,24 +8,7 @@ beforeAll(async () => {
 
 describe('account switching across instances on one Redis', () => {
   it('a renewal on another instance waits for the switch’s lock and takes its tokens: no refresh of the replaced session', async () => {
-    const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
-    onCleanup(() => upstream.close());
-    const prefix = uniquePrefix();
-    const encryptionKey = randomBytes(32);
-    const instance = () => {
-      const store = new RedisStore({ url, prefix, encryptionKey });
-      const keeper = new TokenKeeper({
-        protocol: refreshToken({ baseUrl: upstream.url }),
-        store,
-        lock: new RedisLock({ store }),
-        keepAlive: false,
-      });
-      onCleanup(async () => {
-        await keeper.close();
-        await store.close();
-      });
-      return { keeper, store };
-    };
+    const { upstream, instance } = await instancesOnRedis(url, 'refreshToken');
     const [{ keeper: a }, { keeper: b, store }] = [instance(), instance()];
     await a.session('grace').login({ username: 'grace', password: 'grace-password-2' });
 
