@@ -45,13 +45,14 @@ export class KeeperContext<Credentials> {
   }
 
   /** The facts the policy needs about a session, from its slot and tokens. */
-  factsOf(key: string, slot: KeySlot, tokens: TokenSet, now: number): SessionFacts {
+  factsOf(key: string, slot: KeySlot, record: SessionRecord, now: number): SessionFacts {
     return {
       renewing: slot.renewal !== undefined,
       failedAt: slot.failedAt,
       retryAt: slot.retryAt,
-      refreshable: this.refreshable(tokens, now),
+      refreshable: this.refreshable(record.tokens, now),
       credentials: this.mayHaveCredentials(key) && !slot.noCredentials,
+      refreshingElsewhere: record.refreshing !== undefined && now < record.refreshing,
     };
   }
 

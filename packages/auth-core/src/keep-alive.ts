@@ -32,7 +32,7 @@ export class KeepAlive<Credentials> {
     const slot = context.slots.peek(key);
     if (!slot) return;
     slot.idle = false;
-    const dueAt = nextRenewalAt(record.tokens, context.factsOf(key, slot, record.tokens, context.now()), context.options);
+    const dueAt = nextRenewalAt(record.tokens, context.factsOf(key, slot, record, context.now()), context.options);
     if (dueAt === undefined) {
       this.#scheduler.cancel(key);
       return;
@@ -73,7 +73,7 @@ export class KeepAlive<Credentials> {
         slot.idle = true;
         return;
       }
-      const facts = context.factsOf(key, slot, record.tokens, now);
+      const facts = context.factsOf(key, slot, record, now);
       if (facts.renewing) return; // that renewal plans the next keep-alive when it settles
       const dueAt = nextRenewalAt(record.tokens, facts, context.options);
       if (dueAt === undefined) return; // nothing can renew it: the next request finds the session ended

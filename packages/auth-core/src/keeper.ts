@@ -111,7 +111,7 @@ export class TokenKeeper<Credentials = unknown> {
     if (slot.idle) this.#keepAlive.plan(key, record);
     if (slot.loggingOut > 0) throw stateError('NOT_LOGGED_IN');
     if (now < freshUntil(record.tokens, context.options)) return record; // the common case, without gathering facts
-    switch (requestAction(record.tokens, now, context.factsOf(key, slot, record.tokens, now), context.options)) {
+    switch (requestAction(record.tokens, now, context.factsOf(key, slot, record, now), context.options)) {
       case 'use':
         return record;
       case 'use-and-renew':

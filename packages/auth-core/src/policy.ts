@@ -33,6 +33,8 @@ export interface SessionFacts {
   refreshable: boolean;
   /** Credentials for a new login may be had for this key (a provider that has not said no, or remembered ones). */
   credentials: boolean;
+  /** Another instance is presenting the refresh token now, and will store what it gets (the record's `refreshing`). */
+  refreshingElsewhere?: boolean;
 }
 
 /** What a request does with the session it found. */
@@ -57,6 +59,11 @@ export interface RenewalFacts {
   rejected: boolean;
   /** How a refresh tried in this renewal failed: refused by the upstream, outcome unknown (a rotating refresh token may be spent), or transient. */
   refreshFailure?: 'refused' | 'unknown' | 'transient' | undefined;
+  /**
+   * Another instance took the refresh token out of the record to present it: `'running'` while
+   * it may still store the answer, `'abandoned'` once that time has passed (the token may be spent).
+   */
+  refreshElsewhere?: 'running' | 'abandoned' | undefined;
 }
 
 /** What a renewal does next. */
@@ -70,7 +77,9 @@ export type RenewalAction =
   /** Report the transient failure; the session stays and is tried again later. */
   | 'fail'
   /** Nothing can renew the session and its token is dead: end it. */
-  | 'end';
+  | 'end'
+  /** Another instance is presenting the refresh token: wait for the tokens it stores. */
+  | 'await';
 
 function lifetimeOf(tokens: TokenSet): number {
   return Math.max(0, tokens.expiresAt - tokens.issuedAt);
@@ -108,7 +117,7 @@ export function renewAt(tokens: TokenSet, credentials: boolean, options: PolicyO
  * token serves until it expires, and the next request after that ends it).
  */
 export function nextRenewalAt(tokens: TokenSet, facts: SessionFacts, options: PolicyOptions): number | undefined {
-  if (!facts.refreshable && !facts.credentials) return undefined;
+  if (!facts.refreshable && !facts.credentials && facts.refreshingElsewhere !== true) return undefined;
   return Math.max(
     renewAt(tokens, facts.credentials, options),
     facts.failedAt + options.retryIntervalMs,
@@ -134,7 +143,7 @@ export function freshUntil(tokens: TokenSet, options: PolicyOptions): number {
  * should → use and renew in the background; else use.
  */
 export function requestAction(tokens: TokenSet, now: number, facts: SessionFacts, options: PolicyOptions): RequestAction {
-  const renewable = facts.refreshable || facts.credentials;
+  const renewable = facts.refreshable || facts.credentials || facts.refreshingElsewhere === true;
   const paused = now < (facts.retryAt ?? Number.NEGATIVE_INFINITY);
   if (mustRenew(tokens, now, options)) {
     if (facts.renewing) return 'wait';
@@ -150,8 +159,13 @@ export function requestAction(tokens: TokenSet, now: number, facts: SessionFacts
   return should ? 'use-and-renew' : 'use';
 }
 
-/** The one rule for a renewal: refresh while it can; else log in again; else keep a token that still serves; else end. */
+/**
+ * The one rule for a renewal: refresh while it can; else log in again; else keep a token that
+ * still serves; else end. While another instance presents the refresh token, a token that still
+ * serves is kept and a dead one waits for its answer.
+ */
 export function renewalAction(tokens: TokenSet, now: number, facts: RenewalFacts, options: PolicyOptions): RenewalAction {
+  if (facts.refreshElsewhere === 'running') return !facts.rejected && !mustRenew(tokens, now, options) ? 'keep' : 'await';
   const failure = facts.refreshFailure;
   if (failure === undefined && facts.refreshable && !(facts.credentials && refreshLapsing(tokens, now, options))) return 'refresh';
   const usable = !facts.rejected && failure !== 'refused' && !mustRenew(tokens, now, options);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deadline, untilAborted } from './abort.js';
 import { ignore, type KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
@@ -149,13 +150,26 @@ export class Renewals<Credentials> {
   async lock(key: string, signal: AbortSignal): Promise<(() => Promise<void>) | undefined> {
     const { options } = this.#context;
     if (!options.lock) return undefined;
-    return options.lock.acquire(key, {
-      // Long enough for a refresh and a re-login, short enough that a crashed holder's lock
-      // frees itself while the others are still waiting.
-      ttlMs: Math.min(options.renewalTimeoutMs / 2, 2 * options.timeoutMs + 2_000),
-      waitMs: options.renewalTimeoutMs,
-      signal,
-    });
+    return options.lock.acquire(key, { ttlMs: this.#lockTtlMs(), waitMs: options.renewalTimeoutMs, signal });
+  }
+
+  /**
+   * How long the lock is held at most: long enough for a refresh and a re-login, short enough
+   * that a crashed holder's lock frees itself while the others are still waiting. A refresh token
+   * taken out of the record to be presented is waited for as long (see {@link SessionRecord.refreshing}).
+   */
+  #lockTtlMs(): number {
+    const { options } = this.#context;
+    return Math.min(options.renewalTimeoutMs / 2, 2 * options.timeoutMs + 2_000);
+  }
+
+  /**
+   * Whether a rotating refresh token is taken out of the stored record before it is presented:
+   * only where other instances share the store (a lock says so), since only they could present
+   * it meanwhile, or after this instance's answer was lost with the store down.
+   */
+  get #writesAhead(): boolean {
+    return this.#context.options.lock !== undefined && this.#context.protocol.rotatesRefreshTokens;
   }
 
   /** One renewal, with its own timeout, shared by every waiter. */
@@ -218,6 +232,7 @@ export class Renewals<Credentials> {
       refreshable: context.refreshable(record.tokens, started),
       credentials: context.mayHaveCredentials(key),
       rejected: trigger === 'rejected',
+      refreshElsewhere: refreshElsewhereOf(record, started),
     };
     let credentials: Credentials | undefined;
     let refreshError: unknown;
@@ -233,9 +248,29 @@ export class Renewals<Credentials> {
     };
 
     let action = await decide();
+    if (action === 'await') {
+      // Another instance took the refresh token out to present it: its answer is the session's.
+      const after = await this.#awaitRefreshElsewhere(key, record, signal);
+      if (after.loginId !== record.loginId || after.version !== record.version) return after;
+      facts.refreshElsewhere = 'abandoned';
+      action = await decide();
+    }
     if (action === 'refresh') {
+      const presented = record;
       try {
-        const tokens = context.accept(await protocol.refresh(record.tokens, client), 'refresh');
+        if (this.#writesAhead) {
+          // Write ahead: once the token is presented its answer may be lost (a store outage, a
+          // crash), and no one may present it again. The record says so before it leaves.
+          const marked: SessionRecord = {
+            ...record,
+            tokens: withoutRefreshToken(record.tokens),
+            version: record.version + 1,
+            refreshing: context.now() + this.#lockTtlMs(),
+          };
+          if (!(await context.write(key, marked, record))) return (await context.read(key)) ?? Promise.reject(context.noSession(key));
+          record = marked;
+        }
+        const tokens = context.accept(await protocol.refresh(presented.tokens, client), 'refresh');
         const next = await this.#replace(key, slot, record, tokens);
         context.emit('refresh', {
           key,
@@ -252,11 +287,17 @@ export class Renewals<Credentials> {
         refreshError = error;
         facts.refreshFailure = refreshFailureOf(error, protocol.rotatesRefreshTokens);
         facts.refreshable = false;
-        if (facts.refreshFailure !== 'transient' && record.tokens.refreshToken !== undefined) {
+        facts.refreshElsewhere = undefined;
+        if (facts.refreshFailure !== 'transient' && presented.tokens.refreshToken !== undefined) {
           // A refused or possibly spent refresh token is never presented again, here or elsewhere.
-          const spent = await this.#replace(key, slot, record, { ...record.tokens, refreshToken: undefined });
+          const spent = await this.#replace(key, slot, record, withoutRefreshToken(presented.tokens));
           if (spent.loginId !== record.loginId) return spent; // a newer login got there first
           record = spent;
+        } else if (record !== presented) {
+          // Not spent (the upstream said so): put it back for the next renewal, here or elsewhere.
+          const restored = await this.#replace(key, slot, record, presented.tokens);
+          if (restored.loginId !== record.loginId) return restored;
+          record = restored;
         }
         action = await decide();
         context.failed(key, 'refresh', error);
@@ -312,6 +353,58 @@ export class Renewals<Credentials> {
     return next;
   }
 
+  /**
+   * Waits, under the lock, while another instance presents the refresh token: until the record
+   * changes (its answer, or its end) or the time it gave itself passes. The store is read every
+   * {@link AWAIT_POLL_MS}: this happens only after an instance lost its lock mid-refresh.
+   */
+  async #awaitRefreshElsewhere(key: string, record: SessionRecord, signal: AbortSignal): Promise<SessionRecord> {
+    const context = this.#context;
+    const until = record.refreshing ?? Number.NEGATIVE_INFINITY;
+    for (let now = context.now(); now < until; now = context.now()) {
+      await sleep(Math.min(AWAIT_POLL_MS, until - now), undefined, { signal, ref: false });
+      const current = await context.read(key, signal);
+      if (!current) throw context.noSession(key);
+      if (current.loginId !== record.loginId || current.version !== record.version) return current;
+    }
+    return record;
+  }
+
+  /**
+   * Tokens that could not be stored (the store was down when they arrived) are written as soon
+   * as the store answers again, while the record still says this instance's refresh may answer:
+   * another instance waits for them that long, then takes the stored refresh token for spent.
+   */
+  #storeWhenBack(key: string, slot: KeySlot, unsaved: SessionRecord, expected: SessionRecord): void {
+    const context = this.#context;
+    const until = expected.refreshing ?? context.now() + this.#lockTtlMs();
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    void (async () => {
+      while (context.now() < until) {
+        await sleep(STORE_RETRY_MS, undefined, { signal: controller.signal, ref: false });
+        // A renewal here stores them itself (see #run).
+        if (slot.unsaved !== unsaved) return;
+        if (slot.renewal !== undefined) continue;
+        let written: boolean;
+        try {
+          written = await context.write(key, unsaved, expected);
+        } catch {
+          continue; // still down
+        }
+        if (slot.unsaved === unsaved) slot.unsaved = undefined;
+        if (written) return this.#onRenewed(key, unsaved);
+        // Someone else wrote first (a login, a logout, a renewal that gave up waiting): these belong to no session.
+        const current = await context.read(key).catch(ignore);
+        if (current?.tokens.accessToken !== unsaved.tokens.accessToken)
+          context.protocol.logout(unsaved.tokens, context.client()).catch(ignore);
+        return;
+      }
+    })()
+      .catch(ignore)
+      .finally(() => this.#controllers.delete(controller));
+  }
+
   /** The credentials for a new login: the provider's, else remembered ones; a failing provider has its own code. */
   async #credentialsFor(key: string): Promise<Credentials | undefined> {
     const { options, protocol, vault } = this.#context;
@@ -344,8 +437,12 @@ export class Renewals<Credentials> {
     try {
       written = await context.write(key, record, previous);
     } catch (error) {
-      // The upstream has rotated already: the next renewal stores these instead of presenting the spent refresh token.
-      if (tokens.refreshToken !== previous.tokens.refreshToken) slot.unsaved = record;
+      // The upstream has rotated already: these are stored once the store answers, or by the next
+      // renewal here, instead of anyone presenting the spent refresh token.
+      if (tokens.refreshToken !== previous.tokens.refreshToken) {
+        slot.unsaved = record;
+        this.#storeWhenBack(key, slot, record, previous);
+      }
       throw error;
     }
     if (written) return record;
@@ -356,12 +453,29 @@ export class Renewals<Credentials> {
   }
 }
 
+/** How often a renewal waiting for another instance's refresh reads the store. */
+const AWAIT_POLL_MS = 100;
+/** How often tokens that could not be stored are tried again. */
+const STORE_RETRY_MS = 100;
+
+function refreshElsewhereOf(record: SessionRecord, now: number): RenewalFacts['refreshElsewhere'] {
+  if (record.refreshing === undefined) return undefined;
+  return now < record.refreshing ? 'running' : 'abandoned';
+}
+
+function withoutRefreshToken(tokens: TokenSet): TokenSet {
+  const { refreshToken: _spent, ...rest } = tokens;
+  return rest;
+}
+
 function refreshFailureOf(error: AuthError, rotates: boolean): NonNullable<RenewalFacts['refreshFailure']> {
   if (error.code === 'SESSION_EXPIRED') return 'refused';
   return rotates && error.upstream?.outcomeUnknown === true ? 'unknown' : 'transient';
 }
 
 function endReason(facts: RenewalFacts): string {
+  if (facts.refreshElsewhere === 'abandoned')
+    return "another instance's refresh did not store an answer in time: its refresh token may be spent";
   if (facts.refreshFailure === 'refused') return 'the upstream refused to renew the session';
   if (facts.refreshFailure === 'unknown') return 'the refresh outcome is unknown';
   if (facts.rejected) return 'the upstream rejected the token and cannot renew it';

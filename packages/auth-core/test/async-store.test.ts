@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Lock, MemoryStore, type RecordVersion, type SessionRecord, type SessionStore } from '../src/index.js';
+import { type Lock, MemoryStore, type RecordVersion, type SessionRecord, type SessionStore, TokenKeeper } from '../src/index.js';
 import { protocolCase, rejection, setup } from './harness.js';
 
 /** A store that answers asynchronously, counts reads, and fails or hangs on demand (a Redis stand-in). */
@@ -133,3 +133,72 @@ describe('with a cross-process lock', () => {
     expect(taken).toEqual([{ ttlMs: 12_000, waitMs: 30_000 }]);
   });
 });
+
+describe('instances sharing a store and a lock, with rotating refresh tokens', () => {
+  /** A lock that lets everyone in: what each instance sees once the holder's lock has run out. */
+  const expiredLock: Lock = { acquire: async () => async () => {} };
+
+  it('another instance waits for the tokens the one presenting the refresh token stores once the store is back, instead of presenting it', async () => {
+    const store = new ScriptedStore();
+    const { keeper: first, upstream, clock, protocol } = await setup('refreshToken', { store, lock: expiredLock });
+    const second = new TokenKeeper({ protocol: protocol.preset(upstream.url), clock, keepAlive: false, store, lock: expiredLock });
+    try {
+      await first.session('ada').login(ada);
+      const written: SessionRecord[] = [];
+      const set = store.set.bind(store);
+      store.set = async (key, record, expected, ttlMs) => {
+        const ok = await set(key, record, expected, ttlMs);
+        if (ok) written.push(record);
+        return ok;
+      };
+      // The first instance's refresh is answered while the store cannot take writes.
+      upstream.faults.next('api', 'expired');
+      upstream.faults.next('refresh', 'lateAnswer', { delayMs: 500 });
+      const during = rejection(() => first.session('ada').fetch('/whoami'));
+      await eventuallyTrue(() => written.length === 1); // the record without its refresh token, before it is presented
+      store.failWrites = true;
+      expect(await during).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(written[0]).toMatchObject({ version: 2, refreshing: expect.any(Number) });
+      expect(written[0]!.tokens.refreshToken).toBeUndefined();
+
+      // The second is told its token is dead while the first still cannot store its answer.
+      upstream.faults.next('api', 'expired');
+      const after = second.session('ada').fetch('/whoami');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(upstream.stats.refreshes).toBe(1); // the second waits, and does not present the spent token
+      store.failWrites = false; // the first stores its answer within 100 ms; the second takes it
+
+      expect((await after).status).toBe(200);
+      expect(written.at(-1)).toMatchObject({ version: 3 });
+      expect(written.at(-1)!.refreshing).toBeUndefined();
+      expect(upstream.stats.refreshes).toBe(1);
+      expect(upstream.stats.reuseDetections).toBe(0);
+      expect((await first.session('ada').fetch('/whoami')).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('puts the refresh token back when the upstream turned the refresh away unread (a 429), so the next renewal presents it', async () => {
+    const store = new ScriptedStore();
+    const { keeper, upstream, clock } = await setup('refreshToken', { store, lock: expiredLock });
+    await keeper.session('ada').login(ada);
+    await clock.advance(teletracker.lifetimeMs + 1_000);
+    upstream.faults.next('refresh', 'status429');
+    expect(await rejection(() => keeper.session('ada').fetch('/whoami'))).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    const stored = await store.get('ada');
+    expect(stored?.tokens.refreshToken).toBeDefined();
+    expect(stored?.refreshing).toBeUndefined();
+    await clock.advance(60_000); // past any Retry-After
+    expect((await keeper.session('ada').fetch('/whoami')).status).toBe(200);
+    expect(upstream.stats.refreshes).toBe(1); // the 429 was no refresh
+    expect(upstream.stats.reuseDetections).toBe(0);
+  });
+});
+
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  for (let tries = 0; !check(); tries++) {
+    if (tries > 200) throw new Error('never happened');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -56,6 +56,21 @@ describe('what a request does (requestAction)', () => {
     ['nothing renews it, expired', hourToken, HOUR, { ...idle, refreshable: false }, 'ended'],
     ['not refreshable but credentials for a login', hourToken, HOUR, { ...idle, refreshable: false, credentials: true }, 'wait'],
     ['nothing renews it, but a renewal is running', hourToken, HOUR, { ...idle, refreshable: false, renewing: true }, 'wait'],
+    // another instance took the refresh token out to present it: its answer will renew the session
+    [
+      'expired, the refresh token out with another instance',
+      hourToken,
+      HOUR,
+      { ...idle, refreshable: false, refreshingElsewhere: true },
+      'wait',
+    ],
+    [
+      'expired, another instance gave up on its refresh',
+      hourToken,
+      HOUR,
+      { ...idle, refreshable: false, refreshingElsewhere: false },
+      'ended',
+    ],
   ] as const)('%s → %s', (_, tokens, now, facts, expected) => {
     expect(requestAction(tokens, now, facts, OPTIONS)).toBe(expected);
   });
@@ -142,6 +157,42 @@ describe('what a renewal does (renewalAction)', () => {
       'relogin',
     ],
     ['transient, token rejected, no credentials', hourToken, 0, { ...fresh, refreshFailure: 'transient', rejected: true }, 'fail'],
+    // another instance took the refresh token out of the record to present it
+    [
+      'presented elsewhere, token serves: keep it',
+      hourToken,
+      HOUR - 30_000,
+      { ...fresh, refreshable: false, refreshElsewhere: 'running' },
+      'keep',
+    ],
+    [
+      'presented elsewhere, token at the margin: wait for its answer',
+      hourToken,
+      HOUR - 2_000,
+      { ...fresh, refreshable: false, refreshElsewhere: 'running' },
+      'await',
+    ],
+    [
+      'presented elsewhere, token rejected, even with credentials: wait for its answer',
+      hourToken,
+      0,
+      { ...fresh, refreshable: false, credentials: true, rejected: true, refreshElsewhere: 'running' },
+      'await',
+    ],
+    [
+      'abandoned elsewhere, credentials: log in',
+      hourToken,
+      0,
+      { ...fresh, refreshable: false, credentials: true, rejected: true, refreshElsewhere: 'abandoned' },
+      'relogin',
+    ],
+    [
+      'abandoned elsewhere, no credentials, token rejected: end',
+      hourToken,
+      0,
+      { ...fresh, refreshable: false, rejected: true, refreshElsewhere: 'abandoned' },
+      'end',
+    ],
   ] as const)('%s → %s', (_, tokens, now, facts, expected) => {
     expect(renewalAction(tokens, now, facts, OPTIONS)).toBe(expected);
   });
@@ -165,6 +216,12 @@ describe('when keep-alive renews next (nextRenewalAt)', () => {
     ],
     ['refresh token lapsing first, no credentials', { ...hourToken, refreshExpiresAt: HOUR / 2 }, idle, HOUR - 60_000],
     ['nothing can renew it', hourToken, { ...idle, refreshable: false }, undefined],
+    [
+      'nothing here can, but another instance is presenting the refresh token',
+      hourToken,
+      { ...idle, refreshable: false, refreshingElsewhere: true },
+      HOUR - 60_000,
+    ],
   ] as const)('%s → %s', (_, tokens, facts, expected) => {
     expect(nextRenewalAt(tokens, facts, OPTIONS)).toBe(expected);
   });

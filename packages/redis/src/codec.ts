@@ -25,6 +25,8 @@ interface Payload {
   service: boolean;
   /** The account a switch bound the session to. */
   accountId?: number;
+  /** An instance is presenting the session's refresh token, and may store its answer until then. */
+  refreshing?: number;
 }
 
 /**
@@ -66,6 +68,11 @@ export class SessionCodec {
     }
     const payload: Payload = { tokens: record.tokens, service: record.service };
     if (record.accountId !== undefined) payload.accountId = record.accountId;
+    if (record.refreshing !== undefined) {
+      if (!isTime(record.refreshing))
+        throw new TypeError(`RedisStore: refreshing must be a finite number, got ${String(record.refreshing)}`);
+      payload.refreshing = record.refreshing;
+    }
     const json = JSON.stringify(payload);
     const writer = this.#keys[0];
     if (!writer) return `${PLAIN}:${json}`;
@@ -76,7 +83,12 @@ export class SessionCodec {
     return [SEALED, writer.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), sealed.toString('base64url')].join(':');
   }
 
-  decode(redisKey: string, loginId: string, version: number, data: string): Pick<SessionRecord, 'tokens' | 'service' | 'accountId'> {
+  decode(
+    redisKey: string,
+    loginId: string,
+    version: number,
+    data: string,
+  ): Pick<SessionRecord, 'tokens' | 'service' | 'accountId' | 'refreshing'> {
     const [format, ...parts] = data.split(':');
     if (format === PLAIN && this.#keys.length === 0) return parsePayload(data.slice(PLAIN.length + 1));
     if (format === PLAIN) throw unreadable('is stored unencrypted but the store has an encryptionKey');
@@ -152,7 +164,7 @@ function parsePayload(json: string): Payload {
   } catch {
     throw unreadable('is not valid JSON');
   }
-  const payload = value as { tokens?: Record<string, unknown>; service?: unknown; accountId?: unknown } | null;
+  const payload = value as { tokens?: Record<string, unknown>; service?: unknown; accountId?: unknown; refreshing?: unknown } | null;
   const tokens = payload?.tokens;
   const ok =
     typeof tokens === 'object' &&
@@ -165,7 +177,8 @@ function parsePayload(json: string): Payload {
     (tokens.claims === undefined || (typeof tokens.claims === 'object' && tokens.claims !== null && !Array.isArray(tokens.claims))) &&
     (tokens.proofKey === undefined || (typeof tokens.proofKey === 'object' && tokens.proofKey !== null)) &&
     typeof payload?.service === 'boolean' &&
-    (payload.accountId === undefined || Number.isSafeInteger(payload.accountId));
+    (payload.accountId === undefined || Number.isSafeInteger(payload.accountId)) &&
+    (payload.refreshing === undefined || isTime(payload.refreshing));
   if (!ok) throw unreadable('has missing or mistyped fields');
   const { accessToken, expiresAt, issuedAt, refreshToken, refreshExpiresAt, claims, proofKey } = tokens as unknown as TokenSet;
   return {
@@ -180,6 +193,7 @@ function parsePayload(json: string): Payload {
     },
     service: payload?.service === true,
     ...(payload?.accountId !== undefined && { accountId: payload.accountId as number }),
+    ...(payload?.refreshing !== undefined && { refreshing: payload.refreshing as number }),
   };
 }
 

@@ -164,12 +164,19 @@ export class RedisStore implements SessionStore {
     if (!loginId || !data || !Number.isSafeInteger(parsedVersion)) {
       throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis has missing or mistyped fields');
     }
-    const { tokens, service, accountId } = this.#codec.decode(redisKey, loginId, parsedVersion, data);
+    const { tokens, service, accountId, refreshing } = this.#codec.decode(redisKey, loginId, parsedVersion, data);
     // Checked after decoding, so only a genuine (sealed) session is remembered.
     if (this.#seen.isRollback(key, seenBefore, loginId, parsedVersion)) {
       throw new AuthError('STORE_UNAVAILABLE', 'a session in Redis is older than one this instance has seen (rolled back)');
     }
-    return { tokens, service, loginId, version: parsedVersion, ...(accountId !== undefined && { accountId }) };
+    return {
+      tokens,
+      service,
+      loginId,
+      version: parsedVersion,
+      ...(accountId !== undefined && { accountId }),
+      ...(refreshing !== undefined && { refreshing }),
+    };
   }
 
   async #set(key: string, record: SessionRecord, expected: RecordVersion | null, ttlMs: number): Promise<boolean> {

@@ -77,11 +77,12 @@ describe.each(BACKENDS)('four app instances on $name', ({ connection }) => {
     expect(upstream.stats.reuseDetections).toBe(0);
   }, 90_000); // the Cluster variant starts six nodes first
 
-  it('finish the refresh on another instance when the one holding the lock is killed (kill -9) mid-refresh, with no reuse', async () => {
+  it('never present the refresh token again when the instance presenting it is killed (kill -9) mid-refresh: another logs in again within the lock TTL', async () => {
     const upstream = await upstreamWith();
     // Upstream calls time out after 3 s, so the lock lives min(renewalTimeoutMs / 2, 2 × 3 s + 2 s) = 5 s.
     const config = configFor(upstream, {
       ...(await connection()),
+      credentials: ADA,
       keeper: { keepAlive: false, timeoutMs: 3_000, renewalTimeoutMs: 12_000 },
     });
     const [holder, other] = (await startWorkers(2, config)) as [KeeperWorker, KeeperWorker];
@@ -90,10 +91,11 @@ describe.each(BACKENDS)('four app instances on $name', ({ connection }) => {
     const store = storeFor(config);
     const lockKey = new RedisLock({ store }).keyOf('user-1');
 
-    // The holder's refresh reaches the upstream, which never answers it (and never rotates).
-    upstream.faults.next('refresh', 'hang');
+    // The holder's refresh reaches the upstream, which rotates the refresh token at once and
+    // would answer a minute later: the holder dies before it hears, and the new pair is lost.
+    upstream.faults.next('refresh', 'lateAnswer', { delayMs: 60_000 });
     const dropped = holder.call('burst', { key: 'user-1', count: 5 }).catch(() => 'killed');
-    await eventually(() => upstream.faults.pending('refresh') === 0);
+    await eventually(() => upstream.stats.refreshes === 1);
     const holderOwner = await store.client.get(lockKey);
     const waiting = other.call<Tally>('burst', { key: 'user-1', count: 50 });
     await holder.kill();
@@ -101,9 +103,32 @@ describe.each(BACKENDS)('four app instances on $name', ({ connection }) => {
     expect(holderOwner).toMatch(/^[\w-]{20,}$/);
     expect(await dropped).toBe('killed');
     expect(await waiting).toEqual({ '200': 50 });
-    expect(upstream.stats.refreshes).toBe(1);
     expect(upstream.stats.reuseDetections).toBe(0);
-    expect(upstream.stats.logins).toBe(1);
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(upstream.stats.logins).toBe(2);
+  }, 90_000);
+
+  it('end the session, rather than present the refresh token again, when the instance presenting it is killed and no credentials are at hand', async () => {
+    const upstream = await upstreamWith();
+    const config = configFor(upstream, {
+      ...(await connection()),
+      keeper: { keepAlive: false, timeoutMs: 3_000, renewalTimeoutMs: 12_000 },
+    });
+    const [holder, other] = (await startWorkers(2, config)) as [KeeperWorker, KeeperWorker];
+    await holder.call('login', { key: 'user-1', credentials: ADA });
+    await expireStoredSession(config, 'user-1');
+
+    upstream.faults.next('refresh', 'lateAnswer', { delayMs: 60_000 });
+    const dropped = holder.call('burst', { key: 'user-1', count: 5 }).catch(() => 'killed');
+    await eventually(() => upstream.stats.refreshes === 1);
+    const waiting = other.call<Tally>('burst', { key: 'user-1', count: 50 });
+    await holder.kill();
+
+    expect(await dropped).toBe('killed');
+    expect(await waiting).toEqual({ SESSION_EXPIRED: 50 });
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(await other.call('events')).toMatchObject({ expired: 1 });
   }, 90_000);
 });
 

@@ -21,7 +21,7 @@ interface Outage {
 }
 
 /** A Redis of this test's own (it gets stopped), a fake upstream and two keepers on them. */
-async function outage(): Promise<Outage> {
+async function outage({ renewalTimeoutMs = 2_000 } = {}): Promise<Outage> {
   const redis = await startRedisServer();
   onCleanup(() => redis.close());
   const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
@@ -37,7 +37,7 @@ async function outage(): Promise<Outage> {
       store,
       lock: new RedisLock({ store }),
       keepAlive: false,
-      renewalTimeoutMs: 2_000,
+      renewalTimeoutMs,
     });
     onCleanup(async () => {
       await keeper.close();
@@ -139,5 +139,68 @@ describe('when Redis goes down', () => {
     expect(await raw.hgetall(keyOf('user-1'))).toEqual(before);
     expect(await raw.keys(`${prefix}:*`)).toEqual([keyOf('user-1')]);
     expect((await second.session('user-2').state()).status).toBe('none');
+  });
+});
+
+describe('when Redis restarts in the middle of a refresh', () => {
+  /**
+   * The first instance's refresh reaches the upstream, which rotates at once but answers 800 ms
+   * later; Redis goes away before the answer arrives, so the rotated tokens cannot be stored
+   * then. Answers what that request ended with, once Redis is back.
+   */
+  async function refreshLostToRestart({ redis, upstream, instances: [first] }: Outage): Promise<string> {
+    await first.session('user-1').login(ADA);
+    upstream.faults.next('api', 'expired');
+    upstream.faults.next('refresh', 'lateAnswer', { delayMs: 800 });
+    const during = outcome(first, 'user-1');
+    await eventually(() => upstream.stats.refreshes === 1);
+    await redis.stop({ keepData: true });
+    const ended = await during;
+    await redis.start();
+    return ended;
+  }
+
+  it('the other instance never presents the refresh token the first one spent: it waits for the tokens the first one stores once Redis is back', async () => {
+    // Upstream calls time out after 10 s, so a refresh may answer for min(6 s / 2, 22 s) = 3 s.
+    const setup = await outage({ renewalTimeoutMs: 6_000 });
+    const {
+      upstream,
+      instances: [first, second],
+    } = setup;
+    expect(await refreshLostToRestart(setup)).toBe('STORE_UNAVAILABLE');
+
+    // After the restart, the second instance is told its token is dead.
+    upstream.faults.next('api', 'expired');
+    const after = await outcome(second, 'user-1');
+
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(after).toBe('200');
+    expect(await outcome(first, 'user-1')).toBe('200');
+    // 1 when the second read the session before the first stored its tokens (it waited for them);
+    // 2 when after (the second's rejected token was already the new one, and it refreshed that).
+    expect(upstream.stats.refreshes).toBeLessThanOrEqual(2);
+    expect(upstream.stats.logins).toBe(1);
+  });
+
+  it('ends the session honestly when Redis stays away longer than the refresh may answer: no refresh token is presented twice', async () => {
+    // A refresh may answer for min(2 s / 2, 22 s) = 1 s; Redis is away for longer.
+    const setup = await outage({ renewalTimeoutMs: 2_000 });
+    const {
+      upstream,
+      instances: [first, second],
+    } = setup;
+    expect(await refreshLostToRestart(setup)).toBe('STORE_UNAVAILABLE');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+    const reasons: string[] = [];
+    second.on('expired', ({ reason }) => reasons.push(reason));
+    upstream.faults.next('api', 'expired');
+    const failure = await rejection(() => second.session('user-1').fetch(RESOURCE));
+
+    expect(failure).toMatchObject({ code: 'SESSION_EXPIRED', status: 401, message: 'the session has expired: log in again' });
+    expect(reasons).toEqual(["another instance's refresh did not store an answer in time: its refresh token may be spent"]);
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(upstream.stats.refreshes).toBe(1);
+    expect(await outcome(first, 'user-1')).toBe('NOT_LOGGED_IN'); // ended elsewhere: gone from Redis
   });
 });

@@ -76,6 +76,17 @@ describe('RedisStore', () => {
     expect(stored).not.toContain('private-part-of-the-key');
   });
 
+  it('keeps the mark that an instance is presenting the refresh token, so other instances wait for its answer', async () => {
+    const sessions = store();
+    const { refreshToken: _out, ...tokens } = record().tokens;
+    const written = record({ tokens, refreshing: 2_000_000_001_000 });
+    await sessions.set('user-1', written, null, HOUR_MS);
+    expect(await sessions.get('user-1')).toEqual(written);
+    await expect(sessions.set('user-2', { ...written, refreshing: Number.NaN }, null, HOUR_MS)).rejects.toThrow(
+      'RedisStore: refreshing must be a finite number, got NaN',
+    );
+  });
+
   it('answers undefined for a key with no session', async () => {
     expect(await store().get('nobody')).toBeUndefined();
   });

@@ -19,6 +19,8 @@ export interface WorkerConfig {
   commandTimeoutMs?: number;
   /** Base64 of 32 random bytes. */
   encryptionKey: string;
+  /** Credentials a `credentials` provider answers for every key, for re-login. */
+  credentials?: { username: string; password: string };
   /** TokenKeeper options (JSON only). */
   keeper?: Record<string, unknown>;
 }

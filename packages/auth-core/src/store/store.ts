@@ -11,6 +11,14 @@ export interface SessionRecord {
   service: boolean;
   /** The account `switchAccount` bound the session to, so that a re-login binds it again; absent until a switch. */
   accountId?: number;
+  /**
+   * Written before a rotating refresh token is presented, in a record that no longer holds it:
+   * an instance is presenting it, and may store the answer until this time (epoch ms). Another
+   * instance waits for that answer meanwhile, and afterwards takes the refresh token for spent.
+   * A store keeps it with the record; one that drops it only makes the others take the token
+   * for spent at once.
+   */
+  refreshing?: number;
 }
 
 /** What a compare-and-set expects to find. */

@@ -14,7 +14,15 @@ const store = new RedisStore({
   encryptionKey: config.encryptionKey,
 });
 const lock = new RedisLock({ store });
-const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: config.upstreamUrl }), store, lock, ...config.keeper });
+// With `credentials`, a provider hands them out for re-login, as a service reading its vault would.
+const credentials = config.credentials && (async () => config.credentials);
+const keeper = new TokenKeeper({
+  protocol: refreshToken({ baseUrl: config.upstreamUrl }),
+  store,
+  lock,
+  ...(credentials && { credentials }),
+  ...config.keeper,
+});
 
 const events = { refresh: 0, login: 0, expired: 0, errors: [] };
 keeper.on('refresh', () => events.refresh++);
