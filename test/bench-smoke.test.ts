@@ -28,9 +28,12 @@ describe('benchmarks', () => {
     // 3, expiry under steady traffic
     expect(stdout).toMatch(/expiry under steady traffic: 20 concurrent clients/);
     expect(stdout).toMatch(/axios-auth-refresh, deduplicateRefresh: false\s+\d+/);
+    expect(stdout).toMatch(/axios-auth-refresh, expert \(false \+ skip stale 401s\)\s+\d+/);
     // 4, herd through axios
     expect(stdout).toMatch(/herd: 300 concurrent axios requests on one expired session/);
     expect(stdout).toMatch(/tokenkeeper, token killed early \(learns from 401s\)\s+\d/);
+    expect(stdout).toMatch(/herd, unbounded socket pool: 100 concurrent axios requests on one session killed upstream/);
+    expect(stdout).toMatch(/axios-auth-refresh, expert \(false \+ skip stale 401s\)\s+\d+\.\d\s+\d+\s+\d+ of 1\s/);
     // 5, scale
     expect(stdout).toMatch(/scale: 2,000 sessions in the memory store/);
     expect(stdout).toMatch(/peak keep-alive renewals at once \(bound 8\)\s+[1-8]\b/);

@@ -1,7 +1,7 @@
 /**
- * The two axios clients that scenarios 3 and 4 compare, each logged in to seed 001's fake
- * upstream as ada: tokenkeeper's interceptor (`@tokenkeeper/axios`), and axios-auth-refresh
- * 5.0.2 set up as its README shows.
+ * The axios clients that scenarios 3 and 4 compare, each logged in to seed 001's fake upstream
+ * as ada: tokenkeeper's interceptor (`@tokenkeeper/axios`), and axios-auth-refresh 5.0.2 set up
+ * as its README shows, in three settings (`AarSetting`).
  *
  * axios-auth-refresh leaves the refresh call to the app. Seed 001 rotates refresh tokens, so the
  * app keeps the token pair and writes the refresh call itself — the README's `refreshAuthLogic`
@@ -15,8 +15,12 @@
  * every caller in both modes. With `true`, the instance is marked "paused" until the refresh and
  * the first retried request have finished: new requests wait for the refresh, but a request
  * already in flight whose expiry answer arrives meanwhile is not intercepted and fails to the
- * caller. With `false`, such answers join the running refresh; once the first retried request has
- * finished the cache is cleared, and a later stale answer starts another refresh.
+ * caller. With `false`, such answers join the running refresh; once any retried request has
+ * finished the cache is cleared, and a later stale answer starts another refresh — which, if it
+ * starts while another refresh is still running, presents the same rotating refresh token again.
+ * The "expert" setting closes that door from the app's side: `refreshAuthLogic` returns at once
+ * for a request that carried an older token (axios-auth-refresh then retries it, and the request
+ * interceptor puts the current token on it).
  */
 import type { Agent } from 'node:http';
 import { type Clock, type RefreshTokenCredentials, refreshToken, systemClock, TokenKeeper } from '@tokenkeeper/auth-core';
@@ -58,7 +62,22 @@ interface TokenAnswer {
   tokenLifetime: number;
 }
 
-export async function axiosAuthRefreshClient(baseURL: string, httpAgent: Agent, deduplicateRefresh: boolean): Promise<BenchClient> {
+/**
+ * How axios-auth-refresh is set up: `deduplicateRefresh: true` (its default), `false` (what its
+ * issue tracker advises against issue #307), or `expert`: `false` plus a `refreshAuthLogic` that
+ * refreshes only when the failed request carried the current token, and otherwise just lets the
+ * request be retried with the current one (tokenkeeper's rule, written by hand).
+ */
+export type AarSetting = 'default' | 'false' | 'expert';
+
+/** The setting as the tables print it, so every figure says which setting produced it. */
+export const AAR_SETTING: Record<AarSetting, string> = {
+  default: 'deduplicateRefresh: true (default)',
+  false: 'deduplicateRefresh: false',
+  expert: 'expert (false + skip stale 401s)',
+};
+
+export async function axiosAuthRefreshClient(baseURL: string, httpAgent: Agent, setting: AarSetting): Promise<BenchClient> {
   const expiries: number[] = [];
   const obtain = async (path: string, body: object): Promise<TokenAnswer> => {
     const sentAt = Date.now();
@@ -70,22 +89,29 @@ export async function axiosAuthRefreshClient(baseURL: string, httpAgent: Agent, 
     return data;
   };
   let tokens = await obtain('/auth/login', ADA);
+  const bearer = () => `Bearer ${tokens.token}`;
 
   const api = axios.create({ baseURL, httpAgent, timeout: REQUEST_TIMEOUT_MS });
   // The README's refreshAuthLogic: refresh, keep the new tokens, put the new one on the failed request.
-  const refreshAuthLogic = async (failedRequest: { response: { config: { headers: Record<string, string> } } }) => {
+  const refreshAuthLogic = async (failedRequest: { response: { config: { headers: Record<string, unknown> } } }) => {
+    const { headers } = failedRequest.response.config;
+    // The expert's check: a 401 for a token that is no longer the current one says nothing about
+    // the current one, and refreshing again would spend the current refresh token for nothing.
+    // Resolving without a refresh makes axios-auth-refresh retry the request, and the request
+    // interceptor below puts the current token on it.
+    if (setting === 'expert' && headers.Authorization !== bearer()) return;
     tokens = await obtain('/auth/refresh', { refresh_token: tokens.refreshToken });
-    failedRequest.response.config.headers.Authorization = `Bearer ${tokens.token}`;
+    headers.Authorization = bearer();
   };
   // Seed 001 signals expiry with 401 or 403 (tokenkeeper's preset watches both too).
   // (axios-auth-refresh's types load axios's CommonJS declarations, a twin of the ESM ones.)
   createAuthRefresh(api as unknown as Parameters<typeof createAuthRefresh>[0], refreshAuthLogic, {
     statusCodes: [401, 403],
-    deduplicateRefresh,
+    deduplicateRefresh: setting === 'default',
   });
   // The README's request interceptor: "Obtain the fresh token each time the function is called".
   api.interceptors.request.use((request) => {
-    request.headers.Authorization = `Bearer ${tokens.token}`;
+    request.headers.Authorization = bearer();
     return request;
   });
   return { api, expiries, close: async () => undefined };

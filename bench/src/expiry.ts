@@ -2,7 +2,8 @@
  * Scenario 3, expiry under steady traffic: 200 concurrent clients, each sending one request after
  * another through one axios instance on one session, for 5 token lifetimes of 2 s on the fake
  * upstream (real time). tokenkeeper's interceptor against axios-auth-refresh 5.0.2 with its
- * default `deduplicateRefresh: true`, and with `false`.
+ * default `deduplicateRefresh: true`, with `false`, and with the expert's `false` plus a check
+ * that skips the refresh for a 401 of an older token (`src/clients.ts`).
  *
  * "Crossed an expiry": in flight at some moment of the 250 ms that follow the expiry instant of a
  * token the client was given (send time of its login/refresh + its lifetime). That is where a
@@ -10,7 +11,7 @@
  * expiry shows its ordinary latency there.
  */
 import { Agent } from 'node:http';
-import { axiosAuthRefreshClient, type BenchClient, tokenkeeperClient } from './clients.js';
+import { AAR_SETTING, type AarSetting, axiosAuthRefreshClient, type BenchClient, tokenkeeperClient } from './clients.js';
 import { addSummary, alternate, fixed, median, percentile, printTable, type Row, smoke } from './measure.js';
 import { type RemoteUpstream, startUpstream } from './upstream.js';
 
@@ -105,10 +106,15 @@ async function measure(upstream: RemoteUpstream, create: (agent: Agent) => Promi
 
 export async function benchExpiry(): Promise<void> {
   const upstream = await startUpstream({ protocol: 'refreshToken', accessTokenLifetimeMs: LIFETIME_MS });
+  const settings: AarSetting[] = ['default', 'false', 'expert'];
   const clients: Record<string, (agent: Agent) => Promise<BenchClient>> = {
     tokenkeeper: (agent) => tokenkeeperClient(upstream.url, agent),
-    'axios-auth-refresh, deduplicateRefresh: true (default)': (agent) => axiosAuthRefreshClient(upstream.url, agent, true),
-    'axios-auth-refresh, deduplicateRefresh: false': (agent) => axiosAuthRefreshClient(upstream.url, agent, false),
+    ...Object.fromEntries(
+      settings.map((setting) => [
+        `axios-auth-refresh, ${AAR_SETTING[setting]}`,
+        (agent: Agent) => axiosAuthRefreshClient(upstream.url, agent, setting),
+      ]),
+    ),
   };
   let runs: Record<string, Outcome[]>;
   try {
@@ -147,7 +153,7 @@ export async function benchExpiry(): Promise<void> {
   );
   const [tokenkeeper, ...others] = rows;
   const ours = (measure: string) => tokenkeeper?.[measure] ?? '';
-  const versus = (measure: string) => `${others.map((row) => row[measure]).join(' / ')} (aar dedup on / off)`;
+  const versus = (measure: string) => `${others.map((row) => row[measure]).join(' / ')} (aar true / false / expert)`;
   addSummary('3 expiry, steady traffic', 'upstream 401s', ours('upstream 401s'), versus('upstream 401s'), '0');
   addSummary(
     '3 expiry, steady traffic',

@@ -1,7 +1,10 @@
 /**
  * Scenario 4, the herd: 10,000 concurrent requests through one axios instance on one session whose
- * token has just died, tokenkeeper against axios-auth-refresh 5.0.2. Every client sends through a
- * keep-alive agent of 256 sockets (an unbounded pool would open 10,000 connections at once).
+ * token has just died, tokenkeeper against axios-auth-refresh 5.0.2 in its three settings
+ * (`src/clients.ts`). Every client sends through a keep-alive agent of 256 sockets (an unbounded
+ * pool would open 10,000 connections at once). Then 1,000 requests through an unbounded pool
+ * (every request on its own connection, so their 401s come back spread out rather than queued),
+ * 10 rounds: where `deduplicateRefresh: false` can start a second refresh while one is running.
  *
  * Two tokenkeeper cases: the token has expired by the clock (the keeper knows, and renews before
  * sending), and the token was killed upstream before its expiry (the keeper learns from the
@@ -10,7 +13,7 @@
  * for the first case, by moving the keeper's clock past the token's lifetime.
  */
 import { Agent } from 'node:http';
-import { axiosAuthRefreshClient, type BenchClient, tokenkeeperClient } from './clients.js';
+import { AAR_SETTING, type AarSetting, axiosAuthRefreshClient, type BenchClient, tokenkeeperClient } from './clients.js';
 import { shiftableClock } from './clock.js';
 import { addSummary, alternate, fixed, median, printTable, smoke, within } from './measure.js';
 import { type RemoteUpstream, startUpstream } from './upstream.js';
@@ -18,6 +21,8 @@ import { type RemoteUpstream, startUpstream } from './upstream.js';
 const HERD = smoke ? 300 : 10_000;
 const ROUNDS = smoke ? 1 : 2;
 const SOCKETS = 256;
+const UNBOUNDED_HERD = smoke ? 100 : 1_000;
+const UNBOUNDED_ROUNDS = smoke ? 1 : 10;
 const HOUR_MS = 3_600_000;
 
 interface Herd {
@@ -32,8 +37,10 @@ async function herd(
   upstream: RemoteUpstream,
   create: (agent: Agent) => Promise<BenchClient>,
   expire: () => void = () => undefined,
+  size = HERD,
+  maxSockets = SOCKETS,
 ): Promise<Herd> {
-  const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
+  const agent = new Agent({ keepAlive: true, maxSockets });
   const client = await create(agent);
   try {
     await client.api.get('/reports/call-data'); // connections up, token in use
@@ -42,7 +49,7 @@ async function herd(
     await upstream.resetStats();
     const start = performance.now();
     const results = await within(
-      Promise.allSettled(Array.from({ length: HERD }, () => client.api.get('/reports/call-data'))),
+      Promise.allSettled(Array.from({ length: size }, () => client.api.get('/reports/call-data'))),
       120_000,
       'the herd',
     );
@@ -63,7 +70,15 @@ async function herd(
 
 export async function benchHerd(): Promise<void> {
   const upstream = await startUpstream({ protocol: 'refreshToken' });
+  const aarVariants = (settings: AarSetting[], run: (create: (agent: Agent) => Promise<BenchClient>) => Promise<Herd>) =>
+    Object.fromEntries(
+      settings.map((setting) => [
+        `axios-auth-refresh, ${AAR_SETTING[setting]}`,
+        () => run((agent) => axiosAuthRefreshClient(upstream.url, agent, setting)),
+      ]),
+    );
   let runs: Record<string, Herd[]>;
+  let unbounded: Record<string, Herd[]>;
   try {
     runs = await alternate(
       {
@@ -76,12 +91,17 @@ export async function benchHerd(): Promise<void> {
           );
         },
         'tokenkeeper, token killed early (learns from 401s)': () => herd(upstream, (agent) => tokenkeeperClient(upstream.url, agent)),
-        'axios-auth-refresh, deduplicateRefresh: true (default)': () =>
-          herd(upstream, (agent) => axiosAuthRefreshClient(upstream.url, agent, true)),
-        'axios-auth-refresh, deduplicateRefresh: false': () =>
-          herd(upstream, (agent) => axiosAuthRefreshClient(upstream.url, agent, false)),
+        ...aarVariants(['default', 'false', 'expert'], (create) => herd(upstream, create)),
       },
       ROUNDS,
+    );
+    unbounded = await alternate(
+      {
+        'tokenkeeper, token killed early (learns from 401s)': () =>
+          herd(upstream, (agent) => tokenkeeperClient(upstream.url, agent), undefined, UNBOUNDED_HERD, Number.POSITIVE_INFINITY),
+        ...aarVariants(['false', 'expert'], (create) => herd(upstream, create, undefined, UNBOUNDED_HERD, Number.POSITIVE_INFINITY)),
+      },
+      UNBOUNDED_ROUNDS,
     );
   } finally {
     await upstream.close();
@@ -100,7 +120,8 @@ export async function benchHerd(): Promise<void> {
     rows,
   );
   const pick = (index: number, measure: keyof (typeof rows)[number]) => rows[index]![measure];
-  const aar = (measure: keyof (typeof rows)[number]) => `${pick(2, measure)} / ${pick(3, measure)} (aar dedup on / off)`;
+  const aar = (measure: keyof (typeof rows)[number]) =>
+    `${pick(2, measure)} / ${pick(3, measure)} / ${pick(4, measure)} (aar true / false / expert)`;
   addSummary(
     '4 herd, 10,000 requests',
     'refresh calls (expired / killed early)',
@@ -120,5 +141,32 @@ export async function benchHerd(): Promise<void> {
     'time to settle ms',
     `${pick(0, 'time to settle ms (median)')} / ${pick(1, 'time to settle ms (median)')}`,
     aar('time to settle ms (median)'),
+  );
+
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  const unboundedRows = Object.entries(unbounded).map(([name, results]) => ({
+    client: name,
+    'refresh calls (mean)': fixed(mean(results.map((run) => run.refreshCalls)), 1),
+    'refresh-token reuse (total)': sum(results.map((run) => run.reuse)),
+    'rounds with reuse': `${results.filter((run) => run.reuse > 0).length} of ${results.length}`,
+    'requests that failed, per round': results.map((run) => run.failed).join(', '),
+    'time to settle ms (median)': fixed(median(results.map((run) => run.settleMs)), 0),
+  }));
+  printTable(
+    `herd, unbounded socket pool: ${UNBOUNDED_HERD.toLocaleString('en')} concurrent axios requests on one session killed upstream ` +
+      `(${UNBOUNDED_ROUNDS} rounds; rotating refresh tokens, reuse refused)`,
+    unboundedRows,
+  );
+  const unboundedPick = (index: number, measure: keyof (typeof unboundedRows)[number]) => String(unboundedRows[index]![measure]);
+  const unboundedAar = (measure: keyof (typeof unboundedRows)[number]) =>
+    `${unboundedPick(1, measure)} / ${unboundedPick(2, measure)} (aar false / expert)`;
+  const scenario = `4 herd, ${UNBOUNDED_HERD.toLocaleString('en')} requests, unbounded pool`;
+  addSummary(scenario, 'rounds with refresh-token reuse', unboundedPick(0, 'rounds with reuse'), unboundedAar('rounds with reuse'), '0');
+  addSummary(
+    scenario,
+    'requests that failed, per round',
+    unboundedPick(0, 'requests that failed, per round'),
+    unboundedAar('requests that failed, per round'),
+    '0',
   );
 }

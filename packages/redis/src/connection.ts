@@ -231,9 +231,13 @@ function storeError(error: unknown): AuthError {
   const raw = error instanceof Error ? error : new Error(String(error));
   const cause = new Error(raw.message);
   cause.name = raw.name;
+  // ioredis's own words for a connection that is gone (a Cluster says "isn't ready", "disconnected"
+  // or "None of startup nodes" while its node connections close): the network, not Redis refusing.
   const message = /timed out/i.test(raw.message)
     ? 'Redis did not answer in time'
-    : /writeable|closed|ECONN|EPIPE|ETIMEDOUT|MaxRetries|aborted|ENOTFOUND|EHOSTUNREACH/i.test(`${raw.name} ${raw.message}`)
+    : /writeable|closed|isn't ready|disconnected|startup nodes|ECONN|EPIPE|ETIMEDOUT|MaxRetries|aborted|ENOTFOUND|EHOSTUNREACH/i.test(
+          `${raw.name} ${raw.message}`,
+        )
       ? 'Redis is not reachable'
       : 'Redis refused a session store command';
   return new AuthError('STORE_UNAVAILABLE', message, { cause });
