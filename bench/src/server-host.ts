@@ -13,6 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
@@ -172,7 +173,24 @@ function cpuMicros(): number {
   return user + system;
 }
 
-serveParent(ready, { cpuMicros }, async () => {
+/** The inspector's CPU profiler in this process, for `profile.ts`: started and stopped around one load (connected only then). */
+let inspector: InspectorSession | undefined;
+async function profileStart(intervalMicros: number): Promise<void> {
+  if (!inspector) {
+    inspector = new InspectorSession();
+    inspector.connect();
+  }
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: intervalMicros });
+  await inspector.post('Profiler.start');
+}
+async function profileStop(): Promise<unknown> {
+  const { profile } = await inspector!.post('Profiler.stop');
+  return profile;
+}
+
+serveParent(ready, { cpuMicros, profileStart, profileStop }, async () => {
+  inspector?.disconnect();
   for (const server of servers.values()) {
     server.closeAllConnections();
     server.close();
