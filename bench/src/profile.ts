@@ -6,7 +6,8 @@
  *   node bench/dist/profile.js fetch axios
  *
  * An `<framework>-<variant>` target profiles scenario 2's app process (`server-host.ts`, through
- * the inspector) under autocannon for `--seconds=N` (default 5). `fetch` and `axios` profile this
+ * the inspector) under autocannon for `--seconds=N` (default 5); a target after its framework's
+ * `-baseline` is also diffed with it, function by function. `fetch` and `axios` profile this
  * process sending sequential requests, as scenario 1 does, to the fake upstream in a child process.
  * `--out=DIR` keeps each `.cpuprofile` (open it in Chrome DevTools or speedscope).
  */
@@ -37,16 +38,18 @@ const out = option('out');
 const targets = process.argv.slice(2).filter((argument) => !argument.startsWith('--'));
 if (targets.length === 0) throw new Error('name targets: express-cookie, koa-sessionKey, fastify-token, express-redis, fetch, axios, …');
 
-/** The first target of a run (its baseline, e.g. `express-baseline`), to diff the others with. */
-let baseline: { summary: ProfileSummary; requests: number } | undefined;
+/** Each framework's `<framework>-baseline`, once profiled, to diff its other targets with. */
+const baselines = new Map<string, { summary: ProfileSummary; requests: number }>();
 
 function report(target: string, profile: Profiler.Profile, requests: number): void {
   if (out) writeFileSync(join(out, `${target}.cpuprofile`), JSON.stringify(profile));
   const summary = summarizeProfile(profile);
   console.log(`\n${target}`);
   for (const line of describeProfile(summary, requests)) console.log(line);
-  if (baseline) for (const line of diffProfiles(summary, requests, baseline.summary, baseline.requests)) console.log(line);
-  else if (target.endsWith('-baseline')) baseline = { summary, requests };
+  const framework = target.split('-')[0]!;
+  const baseline = baselines.get(framework);
+  if (target.endsWith('-baseline')) baselines.set(framework, { summary, requests });
+  else if (baseline) for (const line of diffProfiles(summary, requests, baseline.summary, baseline.requests)) console.log(line);
 }
 
 const upstream = await startUpstream({ protocol: 'refreshToken' });
@@ -81,9 +84,16 @@ try {
   const httpAgent = new Agent({ keepAlive: true });
   const api = axios.create({ baseURL: upstream.url, httpAgent });
   installTokenKeeper(api, { session });
+  // No network: an adapter that answers at once, so only the interceptor's own work is left (scenario 1's "no network" row).
+  const offline = axios.create({
+    baseURL: upstream.url,
+    adapter: async (config) => ({ data: {}, status: 200, statusText: 'OK', headers: {}, config, request: {} }),
+  });
+  installTokenKeeper(offline, { session });
   const loops: Record<string, () => Promise<unknown>> = {
     fetch: async () => (await session.fetch('/reports/call-data')).arrayBuffer(),
     axios: () => api.get('/reports/call-data'),
+    axiosOffline: () => offline.get('/reports/call-data'),
   };
   const inspector = new InspectorSession();
   inspector.connect();
