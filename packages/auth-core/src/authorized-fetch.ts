@@ -47,7 +47,12 @@ export async function sendAuthorized(
       );
     } else {
       const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
-      response = await sendApiCall(fetchImpl, current, { ...init, method, headers, body: body ?? null, redirect: 'manual', signal });
+      // sendApiCall's work inline: one async frame less on every request.
+      try {
+        response = await fetchImpl(current, { ...init, method, headers, body: body ?? null, redirect: 'manual', signal });
+      } catch (error) {
+        throw apiCallFailure(error, signal);
+      }
     }
     // Not a redirect to follow (the common case): the answer as it came.
     if (!follow || !isRedirect(response.status)) return response;
@@ -122,6 +127,9 @@ export interface PreparedRequest {
   retry: RequestInit;
 }
 
+/** The init of a call that gave none: read, never written. */
+const NO_INIT: RequestInit = Object.freeze({});
+
 /** How many distinct string inputs {@link UrlResolver} keeps before it starts again. */
 const MAX_RESOLVED_URLS = 512;
 
@@ -158,7 +166,7 @@ export class UrlResolver {
  */
 export function prepareRequest(input: string | URL | Request, init: RequestInit | undefined, urls: UrlResolver): PreparedRequest {
   if (!(input instanceof Request) && !(init?.body instanceof ReadableStream)) {
-    const plain = init ?? {};
+    const plain = init ?? NO_INIT;
     const { href, origin } = urls.resolve(input);
     return { href, origin, first: plain, retry: plain };
   }
@@ -206,9 +214,14 @@ export async function sendApiCall(fetchImpl: typeof globalThis.fetch, url: URL |
   try {
     return await fetchImpl(url, init);
   } catch (error) {
-    if (init?.signal?.aborted || (error as { name?: unknown })?.name === 'AbortError') throw error;
-    throw networkFailure('request', error);
+    throw apiCallFailure(error, init?.signal);
   }
+}
+
+/** What a failed API call rejects with: a caller's abort stays an abort, a network failure is `UPSTREAM_UNAVAILABLE`. */
+function apiCallFailure(error: unknown, signal: AbortSignal | null | undefined): unknown {
+  if (signal?.aborted || (error as { name?: unknown })?.name === 'AbortError') return error;
+  return networkFailure('request', error);
 }
 
 /** A `Request`'s parts as a `RequestInit`, for the path that must build one (stream bodies, `Request` inputs). */
