@@ -90,32 +90,33 @@ function headersOf(
   return headers;
 }
 
-/** How many tokens' headers {@link AuthorizationHeaders} keeps before it starts again. */
-const MAX_AUTHORIZATIONS = 1_024;
-
 /**
- * The headers a protocol's `authorize` writes for a token, built once per token instead of once
- * per request (`authorize` is a function of the token alone). Bounded: past
- * {@link MAX_AUTHORIZATIONS} tokens it starts again, so renewed tokens' headers do not pile up.
+ * The headers a protocol's `authorize` writes for a token, built once per token set instead of
+ * once per request (`authorize` is a function of the token alone). Kept with the token set
+ * itself (a `WeakMap`), so they go when the session's record goes, and a renewed token set gets
+ * its own; a store that hands out a new record object on every read only misses the cache.
  */
 export class AuthorizationHeaders {
   readonly #authorize: (headers: Headers, accessToken: string) => void;
-  readonly #built = new Map<string, Readonly<Record<string, string>>>();
+  readonly #built = new WeakMap<TokenSet, { accessToken: string; headers: Readonly<Record<string, string>> }>();
 
   constructor(protocol: Pick<Protocol<unknown>, 'authorize'>) {
     this.#authorize = protocol.authorize.bind(protocol);
   }
 
-  of(accessToken: string): Readonly<Record<string, string>> {
-    let headers = this.#built.get(accessToken);
-    if (headers === undefined) {
-      const written = new Headers();
-      this.#authorize(written, accessToken);
-      headers = Object.freeze(Object.fromEntries(written));
-      if (this.#built.size >= MAX_AUTHORIZATIONS) this.#built.clear();
-      this.#built.set(accessToken, headers);
-    }
+  of(tokens: TokenSet): Readonly<Record<string, string>> {
+    const built = this.#built.get(tokens);
+    if (built !== undefined && built.accessToken === tokens.accessToken) return built.headers;
+    const headers = this.for(tokens.accessToken);
+    this.#built.set(tokens, { accessToken: tokens.accessToken, headers });
     return headers;
+  }
+
+  /** The headers for one token, built now. */
+  for(accessToken: string): Readonly<Record<string, string>> {
+    const written = new Headers();
+    this.#authorize(written, accessToken);
+    return Object.freeze(Object.fromEntries(written));
   }
 }
 

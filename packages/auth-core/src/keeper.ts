@@ -194,7 +194,7 @@ export class TokenKeeper<Credentials = unknown> {
   /** One try: redirects followed by hand (token only on the origin, only until a hop leaves it), bounded by `requestTimeoutMs`. */
   #send(url: string, init: RequestInit, tokens: TokenSet | undefined): Promise<Response> {
     const { options } = this.#context;
-    const authorization = tokens && !this.protocol.send ? this.#authorization.of(tokens.accessToken) : undefined;
+    const authorization = tokens && !this.protocol.send ? this.#authorization.of(tokens) : undefined;
     return withRequestTimeout(options.requestTimeoutMs, init.signal, (signal) =>
       sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, signal, this.#allows),
     );
@@ -202,10 +202,11 @@ export class TokenKeeper<Credentials = unknown> {
 
   /**
    * The headers the protocol puts on a request for `accessToken` (`Authorization: Bearer …`),
-   * built once per token: for adapters that send requests themselves. Never log them.
+   * for adapters that send requests themselves; build them once per token, not per request.
+   * Never log them.
    */
   authorizationFor(accessToken: string): Readonly<Record<string, string>> {
-    return this.#authorization.of(accessToken);
+    return this.#authorization.for(accessToken);
   }
 
   readonly #originSlash: string;

@@ -78,9 +78,15 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   const authorized = Symbol('tokenkeeper.authorized');
 
   const httpAdapter = axios.getAdapter('http');
+  /** The last token's headers: an install usually sends one session's token, so they are built once per token. */
+  let lastAuthorization: { token: string; headers: Readonly<Record<string, string>> } | undefined;
+  const authorizationFor = (token: string) => {
+    if (lastAuthorization?.token !== token) lastAuthorization = { token, headers: keeper.authorizationFor(token) };
+    return lastAuthorization.headers;
+  };
   /** Sends `config` through `adapter` with `token` on every hop that has not left the origin. */
   const send = (adapter: AxiosAdapter, config: InternalAxiosRequestConfig, url: string, token: string): Promise<Outcome> => {
-    const headers = keeper.authorizationFor(token); // built once per token, not per request
+    const headers = authorizationFor(token);
     const authorize = (hop: InternalAxiosRequestConfig) => {
       const withToken = new AxiosHeaders(hop.headers).set(headers);
       const beforeRedirect = stripAfterLeaving(hop.beforeRedirect, keeper, protocol.header);
@@ -137,6 +143,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
 
   return function uninstall() {
     instance.interceptors.request.eject(requestId);
+    lastAuthorization = undefined;
   };
 }
 

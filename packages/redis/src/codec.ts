@@ -93,6 +93,11 @@ export class SessionCodec {
     return payload;
   }
 
+  /** Drops what was opened under `redisKey` (the session was deleted): no token outlives its session here. */
+  forget(redisKey: string): void {
+    this.#opened.delete(redisKey);
+  }
+
   #open(redisKey: string, loginId: string, version: number, data: string): Payload {
     const [format, ...parts] = data.split(':');
     if (format === PLAIN && this.#keys.length === 0) return parsePayload(data.slice(PLAIN.length + 1));
