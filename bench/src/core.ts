@@ -11,6 +11,17 @@ import { createManualClock, startFakeUpstream } from '@tokenkeeper/testing';
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { addSummary, compareNsPerOp, fixed, median, nsPerOp, printTable, smoke } from './measure.js';
 
+/** `fetch` with the hard-coded header, bounded as `session.fetch` bounds each try (`requestTimeoutMs`, 30 s): its floor. */
+export async function boundedFetch(url: string, token: string): Promise<Response> {
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), 30_000);
+  try {
+    return await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: timer.signal });
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
 export async function benchCore(): Promise<void> {
   const clock = createManualClock();
   const upstream = await startFakeUpstream({ protocol: 'refreshToken', clock });
@@ -65,6 +76,10 @@ export async function benchCore(): Promise<void> {
       tokenkeeper: async (count) => {
         for (let index = 0; index < count; index++) await (await session.fetch('/reports/call-data')).arrayBuffer();
       },
+      // The hard-coded header with what bounds every session.fetch try: a 30 s timeout signal.
+      bounded: async (count) => {
+        for (let index = 0; index < count; index++) await (await boundedFetch(url, token)).arrayBuffer();
+      },
     },
     smoke ? 50 : 1_000,
   );
@@ -80,6 +95,10 @@ export async function benchCore(): Promise<void> {
     compared('axios, no network (adapter answers at once)', offline),
     compared('axios over loopback to the fake upstream', loopback),
     compared('session.fetch vs fetch over loopback', fetched),
+    compared('fetch with a 30 s timeout signal vs fetch (session.fetch bounds each try so)', {
+      baseline: fetched.baseline!,
+      tokenkeeper: fetched.bounded!,
+    }),
   ]);
   const summarize = (measure: string, figures: Record<string, number>) =>
     addSummary(

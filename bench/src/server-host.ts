@@ -3,6 +3,7 @@
  * makes one upstream call and answers its JSON. Per framework (Express, Koa, Fastify):
  *
  * - `baseline`: `fetch` with a hard-coded `Authorization` header (a token logged in once);
+ * - `bounded`: the same, with a 30 s timeout signal, as `session.fetch` bounds each try: its floor;
  * - `sessionKey`: tokenkeeper's middleware keyed by the app's own user (`sessionKey`), `req.upstream.fetch`;
  * - `cookie`: tokenkeeper's middleware with its built-in signed session cookie;
  * - `token`: the `sessionKey` middleware, but the route takes `req.upstream.token()` and calls
@@ -13,6 +14,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
@@ -26,7 +28,7 @@ import Koa from 'koa';
 import { serveParent } from './child.js';
 import { ADA } from './upstream.js';
 
-export type Variant = 'baseline' | 'sessionKey' | 'cookie' | 'token' | 'redis';
+export type Variant = 'baseline' | 'bounded' | 'sessionKey' | 'cookie' | 'token' | 'redis';
 export type Framework = 'express' | 'koa' | 'fastify';
 export type AppName = `${Framework}-${Variant}`;
 
@@ -62,12 +64,28 @@ const login = await fetch(`${upstreamUrl}/auth/login`, {
 });
 const { token } = (await login.json()) as { token: string };
 const hardCoded = { authorization: `Bearer ${token}` };
+/** The hard-coded call, bounded as `session.fetch` bounds each try (`requestTimeoutMs`, 30 s). */
+async function boundedCall(): Promise<unknown> {
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), 30_000);
+  try {
+    return await (await fetch(callData, { headers: hardCoded, signal: timer.signal })).json();
+  } finally {
+    clearTimeout(timeout);
+  }
+}
 
 function expressApp(variant: Variant) {
   const app = express();
   if (variant === 'baseline') {
     app.get('/calls', async (_req, res) => {
       res.json(await (await fetch(callData, { headers: hardCoded })).json());
+    });
+    return app;
+  }
+  if (variant === 'bounded') {
+    app.get('/calls', async (_req, res) => {
+      res.json(await boundedCall());
     });
     return app;
   }
@@ -97,6 +115,10 @@ function koaApp(variant: Variant) {
     router.get('/calls', async (ctx) => {
       ctx.body = await (await fetch(callData, { headers: hardCoded })).json();
     });
+  } else if (variant === 'bounded') {
+    router.get('/calls', async (ctx) => {
+      ctx.body = await boundedCall();
+    });
   } else {
     app.use(koaTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
     router.post('/login', async (ctx) => {
@@ -119,6 +141,8 @@ async function fastifyApp(variant: Variant) {
   const app = Fastify();
   if (variant === 'baseline') {
     app.get('/calls', async () => (await fetch(callData, { headers: hardCoded })).json());
+  } else if (variant === 'bounded') {
+    app.get('/calls', boundedCall);
   } else {
     await app.register(fastifyTokenKeeper, variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER });
     app.post('/login', async (request) => request.upstream.login(ADA));
@@ -149,7 +173,7 @@ async function cookieOf(port: number): Promise<string> {
 }
 
 const servers = new Map<AppName, Server>();
-for (const variant of ['baseline', 'sessionKey', 'cookie', 'token'] as const) {
+for (const variant of ['baseline', 'bounded', 'sessionKey', 'cookie', 'token'] as const) {
   servers.set(`express-${variant}`, createServer(expressApp(variant)));
   servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
   servers.set(`fastify-${variant}`, await fastifyApp(variant));
@@ -172,7 +196,24 @@ function cpuMicros(): number {
   return user + system;
 }
 
-serveParent(ready, { cpuMicros }, async () => {
+/** The inspector's CPU profiler in this process, for `profile.ts`: started and stopped around one load (connected only then). */
+let inspector: InspectorSession | undefined;
+async function profileStart(intervalMicros: number): Promise<void> {
+  if (!inspector) {
+    inspector = new InspectorSession();
+    inspector.connect();
+  }
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: intervalMicros });
+  await inspector.post('Profiler.start');
+}
+async function profileStop(): Promise<unknown> {
+  const { profile } = await inspector!.post('Profiler.stop');
+  return profile;
+}
+
+serveParent(ready, { cpuMicros, profileStart, profileStop }, async () => {
+  inspector?.disconnect();
   for (const server of servers.values()) {
     server.closeAllConnections();
     server.close();

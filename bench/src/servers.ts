@@ -66,6 +66,7 @@ export async function benchServers(): Promise<void> {
       };
       const variants = {
         'hard-coded header': target('baseline'),
+        'hard-coded header, 30 s timeout signal': target('bounded'),
         'tokenkeeper, sessionKey': target('sessionKey'),
         'tokenkeeper, signed cookie': target('cookie'),
         'tokenkeeper, token() + own fetch': target('token'),
@@ -96,7 +97,7 @@ export async function benchServers(): Promise<void> {
         `server overhead: ${TITLES[framework]} route making one upstream call, autocannon ${CONNECTIONS} connections, ${ROUNDS} rounds${smoke ? '' : ` of ${DURATION_S} s`} per variant`,
         rows,
       );
-      for (const row of rows.slice(1, 3)) {
+      for (const row of rows.slice(2, 4)) {
         addSummary(
           '2 server overhead',
           `${framework}, ${row.variant}: req/s of baseline (app CPU per request)`,

@@ -12,6 +12,8 @@ const MAX_REDIRECTS = 20;
  *
  * @param url An absolute URL on the protocol's origin.
  * @param init The caller's init (headers, body, signal, redirect...), reused as given.
+ * @param authorization The headers `protocol.authorize` writes for `tokens` (see {@link AuthorizationHeaders}).
+ * @param signal What bounds this try (the caller's signal and the request timeout), in place of `init.signal`.
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
@@ -19,6 +21,8 @@ export async function sendAuthorized(
   url: string,
   init: RequestInit,
   tokens: TokenSet | undefined,
+  authorization: Readonly<Record<string, string>> | undefined,
+  signal: AbortSignal,
   allowed: (origin: string) => boolean = () => true,
 ): Promise<Response> {
   const follow = (init.redirect ?? 'follow') === 'follow';
@@ -28,22 +32,29 @@ export async function sendAuthorized(
   let dropContentType = false;
   let left = false;
   for (let hop = 0; ; hop++) {
-    const headers = new Headers(init.headers);
-    if (dropContentType) headers.delete('content-type');
     // The first hop is on the protocol's origin by contract. Once a hop has left it, no later hop
     // is authorized, even one back on the origin: a foreign server chose where that one goes.
     if (hop > 0 && new URL(current).origin !== protocol.origin) left = true;
-    const hopInit: RequestInit = { ...init, method, headers, body: body ?? null, redirect: 'manual' };
+    const authorized = !left && tokens !== undefined;
     let response: Response;
-    if (!left && tokens !== undefined && protocol.send) {
+    if (authorized && protocol.send) {
+      const headers = new Headers(init.headers);
+      if (dropContentType) headers.delete('content-type');
+      const hopInit: RequestInit = { ...init, method, headers, body: body ?? null, redirect: 'manual', signal };
       response = await protocol.send(
         { url: current, init: hopInit, fetch: (input, given) => sendApiCall(fetchImpl, input as string, given) },
-        tokens,
+        tokens!,
       );
     } else {
-      if (!left && tokens !== undefined) protocol.authorize(headers, tokens.accessToken);
-      response = await sendApiCall(fetchImpl, current, hopInit);
+      const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
+      // sendApiCall's work inline: one async frame less on every request.
+      try {
+        response = await fetchImpl(current, { ...init, method, headers, body: body ?? null, redirect: 'manual', signal });
+      } catch (error) {
+        throw apiCallFailure(error, signal);
+      }
     }
+    // Not a redirect to follow (the common case): the answer as it came.
     if (!follow || !isRedirect(response.status)) return response;
     const location = response.headers.get('location');
     if (!location || hop === MAX_REDIRECTS) return response;
@@ -62,11 +73,91 @@ export async function sendAuthorized(
   }
 }
 
-/** A `session.fetch` call, ready to send: the absolute URL, and an init for the first try and one for the retry. */
+/**
+ * One hop's headers: the caller's, less `content-type` after a redirect turned the request into a
+ * GET, with the token's headers set over them. Without caller headers (the common case) a plain
+ * copy of the token's headers, as a hand-written call would pass, instead of a `Headers`.
+ */
+function headersOf(
+  given: RequestInit['headers'],
+  authorization: Readonly<Record<string, string>> | undefined,
+  dropContentType: boolean,
+): NonNullable<RequestInit['headers']> {
+  if (given === undefined) return { ...authorization };
+  const headers = new Headers(given);
+  if (dropContentType) headers.delete('content-type');
+  if (authorization) for (const name of Object.keys(authorization)) headers.set(name, authorization[name]!);
+  return headers;
+}
+
+/**
+ * The headers a protocol's `authorize` writes for a token, built once per token set instead of
+ * once per request (`authorize` is a function of the token alone). Kept with the token set
+ * itself (a `WeakMap`), so they go when the session's record goes, and a renewed token set gets
+ * its own; a store that hands out a new record object on every read only misses the cache.
+ */
+export class AuthorizationHeaders {
+  readonly #authorize: (headers: Headers, accessToken: string) => void;
+  readonly #built = new WeakMap<TokenSet, { accessToken: string; headers: Readonly<Record<string, string>> }>();
+
+  constructor(protocol: Pick<Protocol<unknown>, 'authorize'>) {
+    this.#authorize = protocol.authorize.bind(protocol);
+  }
+
+  of(tokens: TokenSet): Readonly<Record<string, string>> {
+    const built = this.#built.get(tokens);
+    if (built !== undefined && built.accessToken === tokens.accessToken) return built.headers;
+    const headers = this.for(tokens.accessToken);
+    this.#built.set(tokens, { accessToken: tokens.accessToken, headers });
+    return headers;
+  }
+
+  /** The headers for one token, built now. */
+  for(accessToken: string): Readonly<Record<string, string>> {
+    const written = new Headers();
+    this.#authorize(written, accessToken);
+    return Object.freeze(Object.fromEntries(written));
+  }
+}
+
+/** A `session.fetch` call, ready to send: the absolute URL and its origin, and an init for the first try and one for the retry. */
 export interface PreparedRequest {
-  url: URL;
+  href: string;
+  origin: string;
   first: RequestInit;
   retry: RequestInit;
+}
+
+/** The init of a call that gave none: read, never written. */
+const NO_INIT: RequestInit = Object.freeze({});
+
+/** How many distinct string inputs {@link UrlResolver} keeps before it starts again. */
+const MAX_RESOLVED_URLS = 512;
+
+/**
+ * Resolves `session.fetch` inputs against the base URL, remembering the answers for string
+ * inputs: an app calls the same few paths again and again, and parsing one costs more than the
+ * rest of the token's work. Bounded: past {@link MAX_RESOLVED_URLS} inputs it starts again.
+ */
+export class UrlResolver {
+  readonly #baseUrl: string;
+  readonly #resolved = new Map<string, { href: string; origin: string }>();
+
+  constructor(baseUrl: string) {
+    this.#baseUrl = baseUrl;
+  }
+
+  resolve(input: string | URL): { href: string; origin: string } {
+    if (input instanceof URL) return { href: input.href, origin: input.origin }; // absolute already
+    let found = this.#resolved.get(input);
+    if (found === undefined) {
+      const url = new URL(input, this.#baseUrl);
+      found = { href: url.href, origin: url.origin };
+      if (this.#resolved.size >= MAX_RESOLVED_URLS) this.#resolved.clear();
+      if (typeof input === 'string') this.#resolved.set(input, found);
+    }
+    return found;
+  }
 }
 
 /**
@@ -74,26 +165,29 @@ export interface PreparedRequest {
  * plain init) builds no `Request`; a `Request`, or a stream body that can be read once, is
  * copied first so that the one retry has a body to send.
  */
-export function prepareRequest(input: string | URL | Request, init: RequestInit | undefined, baseUrl: string): PreparedRequest {
+export function prepareRequest(input: string | URL | Request, init: RequestInit | undefined, urls: UrlResolver): PreparedRequest {
   if (!(input instanceof Request) && !(init?.body instanceof ReadableStream)) {
-    const plain = init ?? {};
-    return { url: new URL(input, baseUrl), first: plain, retry: plain };
+    const plain = init ?? NO_INIT;
+    const { href, origin } = urls.resolve(input);
+    return { href, origin, first: plain, retry: plain };
   }
-  const request = new Request(input instanceof Request ? input : new URL(input, baseUrl), init);
+  const request = new Request(input instanceof Request ? input : urls.resolve(input).href, init);
   // clone() tees the body and gives the original a new stream: copy first, then read the parts.
   const copy = request.body ? request.clone() : request;
   const first = initOf(request);
-  return { url: new URL(request.url), first, retry: copy === request ? first : initOf(copy) };
+  const { href, origin } = new URL(request.url);
+  return { href, origin, first, retry: copy === request ? first : initOf(copy) };
 }
 
 /**
  * One `session.fetch` try, bounded by `timeoutMs` until the answer's headers arrive (the caller's
- * signal still aborts the body after that): a time-out rejects with `TIMEOUT`.
+ * signal still aborts the body after that): a time-out rejects with `TIMEOUT`. `send` gets the
+ * signal to send with.
  */
 export async function withRequestTimeout(
   timeoutMs: number,
-  init: RequestInit,
-  send: (init: RequestInit) => Promise<Response>,
+  callerSignal: AbortSignal | null | undefined,
+  send: (signal: AbortSignal) => Promise<Response>,
 ): Promise<Response> {
   const timer = new AbortController();
   const timeout = setTimeout(
@@ -101,11 +195,11 @@ export async function withRequestTimeout(
     timeoutMs,
   );
   timeout.unref();
-  const signal = init.signal ? AbortSignal.any([init.signal, timer.signal]) : timer.signal;
+  const signal = callerSignal ? AbortSignal.any([callerSignal, timer.signal]) : timer.signal;
   try {
-    return await send({ ...init, signal });
+    return await send(signal);
   } catch (error) {
-    if (timer.signal.aborted && !init.signal?.aborted) {
+    if (timer.signal.aborted && !callerSignal?.aborted) {
       throw new AuthError('TIMEOUT', `upstream request took longer than ${timeoutMs} ms`, {
         upstream: { operation: 'request', outcomeUnknown: true },
       });
@@ -121,9 +215,14 @@ export async function sendApiCall(fetchImpl: typeof globalThis.fetch, url: URL |
   try {
     return await fetchImpl(url, init);
   } catch (error) {
-    if (init?.signal?.aborted || (error as { name?: unknown })?.name === 'AbortError') throw error;
-    throw networkFailure('request', error);
+    throw apiCallFailure(error, init?.signal);
   }
+}
+
+/** What a failed API call rejects with: a caller's abort stays an abort, a network failure is `UPSTREAM_UNAVAILABLE`. */
+function apiCallFailure(error: unknown, signal: AbortSignal | null | undefined): unknown {
+  if (signal?.aborted || (error as { name?: unknown })?.name === 'AbortError') return error;
+  return networkFailure('request', error);
 }
 
 /** A `Request`'s parts as a `RequestInit`, for the path that must build one (stream bodies, `Request` inputs). */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
-import { prepareRequest, sendAuthorized, withRequestTimeout } from './authorized-fetch.js';
+import { AuthorizationHeaders, prepareRequest, sendAuthorized, UrlResolver, withRequestTimeout } from './authorized-fetch.js';
 import { ignore, isTombstone, KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
 import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
@@ -74,10 +74,16 @@ export class TokenKeeper<Credentials = unknown> {
   readonly #context: KeeperContext<Credentials>;
   readonly #renewals: Renewals<Credentials>;
   readonly #keepAlive: KeepAlive<Credentials>;
+  /** What `session.fetch` builds once instead of per request: resolved URLs, and each token's headers. */
+  readonly #urls: UrlResolver;
+  readonly #authorization: AuthorizationHeaders;
 
   constructor(options: TokenKeeperOptions<Credentials>) {
     const normalized = normalizeOptions(options);
     this.protocol = normalized.protocol;
+    this.#originSlash = `${this.protocol.origin}/`;
+    this.#urls = new UrlResolver(this.protocol.baseUrl);
+    this.#authorization = new AuthorizationHeaders(this.protocol);
     this.#context = new KeeperContext(normalized, (key) => this.#keepAlive.cancel(key));
     this.#identities = new LRUCache({ max: normalized.maxSessions });
     this.#keepAlive = new KeepAlive(this.#context, () => this.#renewals);
@@ -167,19 +173,20 @@ export class TokenKeeper<Credentials = unknown> {
    */
   async fetch(sessionKey: SessionKey, input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const key = this.#checkOpen(sessionKey);
-    const { url, first, retry } = prepareRequest(input, init, this.protocol.baseUrl);
-    if (url.origin !== this.protocol.origin) {
-      if (!this.#allows(url.origin)) throw originRefused(url.origin);
-      return this.#send(url.href, first, undefined);
+    const { href, origin, first, retry } = prepareRequest(input, init, this.#urls);
+    if (origin !== this.protocol.origin) {
+      if (!this.#allows(origin)) throw originRefused(origin);
+      return this.#send(href, first, undefined);
     }
-    const record = await this.#currentRecord(key, first.signal);
-    const response = await this.#send(url.href, first, record.tokens);
+    const current = this.#currentRecord(key, first.signal);
+    const record = isThenable(current) ? await current : current;
+    const response = await this.#send(href, first, record.tokens);
     if (!this.protocol.isExpirySignal(response)) return response;
     const rejectedAt = this.#context.now();
     const renewed = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
     if (!renewed) return response;
     await response.body?.cancel();
-    const second = await this.#send(url.href, retry, renewed.tokens);
+    const second = await this.#send(href, retry, renewed.tokens);
     if (second.ok) this.#learnFrom(key, record.tokens, rejectedAt, renewed);
     return second;
   }
@@ -187,10 +194,22 @@ export class TokenKeeper<Credentials = unknown> {
   /** One try: redirects followed by hand (token only on the origin, only until a hop leaves it), bounded by `requestTimeoutMs`. */
   #send(url: string, init: RequestInit, tokens: TokenSet | undefined): Promise<Response> {
     const { options } = this.#context;
-    return withRequestTimeout(options.requestTimeoutMs, init, (bounded) =>
-      sendAuthorized(options.fetch, this.protocol, url, bounded, tokens, this.#allows),
+    const authorization = tokens && !this.protocol.send ? this.#authorization.of(tokens) : undefined;
+    return withRequestTimeout(options.requestTimeoutMs, init.signal, (signal) =>
+      sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, signal, this.#allows),
     );
   }
+
+  /**
+   * The headers the protocol puts on a request for `accessToken` (`Authorization: Bearer …`),
+   * for adapters that send requests themselves; build them once per token, not per request.
+   * Never log them.
+   */
+  authorizationFor(accessToken: string): Readonly<Record<string, string>> {
+    return this.#authorization.for(accessToken);
+  }
+
+  readonly #originSlash: string;
 
   readonly #allows = (origin: string): boolean => {
     const allowed = this.#context.options.allowedOrigins;
@@ -202,6 +221,8 @@ export class TokenKeeper<Credentials = unknown> {
    * adapters that send requests themselves; decide on the final, fully resolved URL.
    */
   authorizes(url: string | URL): boolean {
+    // A URL that starts with the origin and a slash has that origin: no parse needed (the common case).
+    if (typeof url === 'string' && url.startsWith(this.#originSlash)) return true;
     try {
       return new URL(url).origin === this.protocol.origin;
     } catch {

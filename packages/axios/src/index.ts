@@ -77,18 +77,38 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   /** Marks a config this install has authorized, so another layer of the same install passes it on. */
   const authorized = Symbol('tokenkeeper.authorized');
 
+  const httpAdapter = axios.getAdapter('http');
+  /** The last token's headers: an install usually sends one session's token, so they are built once per token. */
+  let lastAuthorization: { token: string; headers: Readonly<Record<string, string>> } | undefined;
+  const authorizationFor = (token: string) => {
+    if (lastAuthorization?.token !== token) lastAuthorization = { token, headers: keeper.authorizationFor(token) };
+    return lastAuthorization.headers;
+  };
   /** Sends `config` through `adapter` with `token` on every hop that has not left the origin. */
   const send = (adapter: AxiosAdapter, config: InternalAxiosRequestConfig, url: string, token: string): Promise<Outcome> => {
-    const headers = new Headers();
-    protocol.authorize(headers, token);
+    const headers = authorizationFor(token);
     const authorize = (hop: InternalAxiosRequestConfig) => {
-      const withToken = new AxiosHeaders(hop.headers);
-      for (const [name, value] of headers) withToken.set(name, value);
+      const withToken = new AxiosHeaders(hop.headers).set(headers);
       const beforeRedirect = stripAfterLeaving(hop.beforeRedirect, keeper, protocol.header);
       return { ...hop, headers: withToken, beforeRedirect, [authorized]: true };
     };
-    if (adapter === fetchAdapterFor(config)) return followByHand(adapter, config, url, authorize, (hop) => keeper.authorizes(hop));
+    if (adapter !== httpAdapter && adapter === fetchAdapterFor(config)) {
+      return followByHand(adapter, config, url, authorize, (hop) => keeper.authorizes(hop));
+    }
     return settle(adapter(authorize(config)));
+  };
+
+  /**
+   * One dispatcher per adapter setting, not per request. axios copies an adapter list (the
+   * default `['xhr', 'http', 'fetch']`) into each config, so a list of names is known by its names.
+   */
+  const dispatchers: { setting: AdapterSetting; dispatch: AxiosAdapter }[] = [];
+  const dispatcherFor = (setting: AdapterSetting): AxiosAdapter => {
+    for (const known of dispatchers) if (sameSetting(known.setting, setting)) return known.dispatch;
+    const dispatch = dispatchThrough(setting);
+    if (dispatchers.length >= 16) dispatchers.shift(); // a new adapter function per request must not pile up
+    dispatchers.push({ setting: Array.isArray(setting) ? [...setting] : setting, dispatch });
+    return dispatch;
   };
 
   const dispatchThrough = (setting: AdapterSetting): AxiosAdapter => {
@@ -117,13 +137,21 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
 
   const requestId = instance.interceptors.request.use((config) => {
     const setting = typeof config.adapter === 'function' && wrapped.has(config.adapter) ? wrapped.get(config.adapter) : config.adapter;
-    config.adapter = dispatchThrough(setting ?? instance.defaults.adapter);
+    config.adapter = dispatcherFor(setting ?? instance.defaults.adapter);
     return config;
   });
 
   return function uninstall() {
     instance.interceptors.request.eject(requestId);
+    lastAuthorization = undefined;
   };
+}
+
+/** The same adapter, or lists of the same adapters (names or functions) in the same order. */
+function sameSetting(known: AdapterSetting, setting: AdapterSetting): boolean {
+  if (known === setting) return true;
+  if (!Array.isArray(known) || !Array.isArray(setting) || known.length !== setting.length) return false;
+  return known.every((item, index) => item === setting[index]);
 }
 
 function defaultSessionKey(config: InternalAxiosRequestConfig): SessionKey | undefined {
@@ -137,7 +165,9 @@ function fullPathOf(config: InternalAxiosRequestConfig): string {
   const url = config.url ?? '';
   const { baseURL } = config;
   if (!baseURL || (ABSOLUTE_URL.test(url) && config.allowAbsoluteUrls !== false)) return url;
-  return url ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : baseURL;
+  if (!url) return baseURL;
+  const base = baseURL.endsWith('/') ? baseURL.replace(/\/+$/, '') : baseURL;
+  return `${base}/${url.startsWith('/') ? url.replace(/^\/+/, '') : url}`;
 }
 
 /** axios's `fetch` adapter for this config, which follows redirects by itself unless told not to. */

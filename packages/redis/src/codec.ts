@@ -13,6 +13,8 @@ const PLAIN = 'p1';
 const SEALED = 'e1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** How many sessions' last opened data {@link SessionCodec} keeps before it starts again. */
+const MAX_OPENED = 1_024;
 
 interface KeyEntry {
   id: string;
@@ -37,6 +39,12 @@ interface Payload {
  */
 export class SessionCodec {
   readonly #keys: KeyEntry[];
+  /**
+   * The data last opened under each Redis key, with what it opened to: a session read again and
+   * again (every request reads it) is decrypted once per version, not once per request. The same
+   * sealed text under the same key, login id and version opens to the same payload.
+   */
+  readonly #opened = new Map<string, { loginId: string; version: number; data: string; payload: Payload }>();
 
   constructor(keys: EncryptionKey | readonly EncryptionKey[] | undefined) {
     const list = keys === undefined ? [] : Array.isArray(keys) ? keys : [keys as EncryptionKey];
@@ -89,6 +97,20 @@ export class SessionCodec {
     version: number,
     data: string,
   ): Pick<SessionRecord, 'tokens' | 'service' | 'accountId' | 'refreshing'> {
+    const last = this.#opened.get(redisKey);
+    if (last !== undefined && last.data === data && last.loginId === loginId && last.version === version) return last.payload;
+    const payload = this.#open(redisKey, loginId, version, data);
+    if (this.#opened.size >= MAX_OPENED) this.#opened.clear();
+    this.#opened.set(redisKey, { loginId, version, data, payload });
+    return payload;
+  }
+
+  /** Drops what was opened under `redisKey` (the session was deleted): no token outlives its session here. */
+  forget(redisKey: string): void {
+    this.#opened.delete(redisKey);
+  }
+
+  #open(redisKey: string, loginId: string, version: number, data: string): Payload {
     const [format, ...parts] = data.split(':');
     if (format === PLAIN && this.#keys.length === 0) return parsePayload(data.slice(PLAIN.length + 1));
     if (format === PLAIN) throw unreadable('is stored unencrypted but the store has an encryptionKey');

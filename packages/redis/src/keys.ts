@@ -17,11 +17,16 @@ const LABEL = 'tokenkeeper redis key names v1';
 /** Without a secret, names are a plain hash: no id in sight, but a guessable id can be confirmed. */
 const UNKEYED = createHash('sha256').update(LABEL).digest();
 
+/** How many session keys' tags {@link KeyNames} keeps before it starts again. */
+const MAX_TAGS = 10_000;
+
 /** Names the Redis keys of sessions: `prefix:{tag}:session` and `prefix:{tag}:lock`. */
 export class KeyNames {
   readonly prefix: string;
   readonly keyed: boolean;
   readonly #key: Buffer;
+  /** Tags already computed: every request names its session's key, and an HMAC per request is most of a read's CPU. */
+  readonly #tags = new Map<string, string>();
 
   /** `secret`: 32 random bytes; names are HMAC-SHA-256 under a key derived from it. */
   constructor(prefix: string, secret: Buffer | undefined) {
@@ -33,7 +38,13 @@ export class KeyNames {
 
   /** The hash tag of a session key: 128 bits of HMAC, base64url (never a brace). */
   tagOf(sessionKey: string): string {
-    return createHmac('sha256', this.#key).update(sessionKey, 'utf8').digest().subarray(0, 16).toString('base64url');
+    let tag = this.#tags.get(sessionKey);
+    if (tag === undefined) {
+      tag = createHmac('sha256', this.#key).update(sessionKey, 'utf8').digest().subarray(0, 16).toString('base64url');
+      if (this.#tags.size >= MAX_TAGS) this.#tags.clear();
+      this.#tags.set(sessionKey, tag);
+    }
+    return tag;
   }
 
   session(sessionKey: string): string {

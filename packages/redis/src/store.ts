@@ -202,6 +202,7 @@ export class RedisStore implements SessionStore {
 
   async #delete(key: string, expected?: Pick<RecordVersion, 'loginId'>): Promise<void> {
     const redisKey = this.keyOf(key);
+    this.#codec.forget(redisKey);
     if (expected) await this.#connection.eval(DELETE_IF_LOGIN, redisKey, [expected.loginId]);
     else await this.#connection.call((client) => client.del(redisKey));
     this.#seen.ended(key, expected?.loginId);

@@ -20,8 +20,10 @@ export class MemoryStore implements SessionStore {
     const max = options.maxSessions ?? 10_000;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('MemoryStore: maxSessions must be a positive integer');
     // ttlAutopurge off: expired entries are dropped on access and by LRU pressure, with no timers.
+    // ttlResolution 0: read the clock on each access rather than cache it behind a 1 ms timer per
+    // millisecond of traffic (a manual clock then also moves entries at once).
     const clock = options.clock ?? systemClock;
-    this.#cache = new LRUCache<string, SessionRecord>({ max, ttlAutopurge: false, perf: { now: () => clock.now() } });
+    this.#cache = new LRUCache<string, SessionRecord>({ max, ttlAutopurge: false, ttlResolution: 0, perf: { now: () => clock.now() } });
   }
 
   get(key: string): SessionRecord | undefined {

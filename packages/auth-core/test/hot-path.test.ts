@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { PROTOCOLS, rejection, setup } from './harness.js';
+
+// What session.fetch builds once instead of per request (each token's headers, each path's URL)
+// must never be what a request sends after the token or the path changed.
+
+/** The header value the protocol writes for `token`, as a request should carry it. */
+function authorizationOf(protocol: { authorize(headers: Headers, token: string): void }, token: string): string | null {
+  const headers = new Headers();
+  protocol.authorize(headers, token);
+  return headers.get('authorization');
+}
+
+describe.each(PROTOCOLS)('session.fetch on the hot path ($name)', (protocol) => {
+  it('sends the renewed token on the first request after a renewal, not the header built for the old one', async () => {
+    const { upstream, keeper, clock } = await setup(protocol.name);
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const before = await session.token();
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    expect(upstream.requests.at(-1)!.authorization).toBe(authorizationOf(keeper.protocol, before));
+
+    await clock.advance(protocol.lifetimeMs - 30_000); // inside the refresh window: this request renews in the background
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    await keeper.settled();
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    const after = await session.token();
+    expect(after).not.toBe(before);
+    expect(upstream.requests.at(-1)!.authorization).toBe(authorizationOf(keeper.protocol, after));
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    expect(upstream.requests.at(-1)!.authorization).toBe(authorizationOf(keeper.protocol, after));
+  });
+});
+
+// A session-renewing upstream renews only with a live token: a killed one needs a new login.
+describe.each(PROTOCOLS.filter((candidate) => candidate.name !== 'sessionRenew'))('session.fetch after a rejection ($name)', (protocol) => {
+  it('retries an answer with the expiry signal with the new token, and keeps sending it', async () => {
+    const { upstream, keeper } = await setup(protocol.name);
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const killed = await session.token();
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    upstream.expireAccessToken(killed);
+
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    const renewed = await session.token();
+    const [rejected, retried] = upstream.requests.filter((request) => request.path === protocol.resource).slice(-2);
+    expect(rejected!.authorization).toBe(authorizationOf(keeper.protocol, killed));
+    expect(retried!.authorization).toBe(authorizationOf(keeper.protocol, renewed));
+    expect((await session.fetch(protocol.resource)).status).toBe(200);
+    expect(upstream.requests.at(-1)!.authorization).toBe(authorizationOf(keeper.protocol, renewed));
+  });
+});
+
+describe('session.fetch requests built from cached parts', () => {
+  it("keeps the caller's headers and sets the token over a caller's own Authorization header", async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const token = await session.token();
+    await session.fetch(protocol.resource); // the token's headers are built now
+    const response = await session.fetch(protocol.resource, {
+      headers: { 'x-trace': 'one', authorization: 'Bearer forged-by-the-caller' },
+    });
+    expect(response.status).toBe(200);
+    const received = upstream.requests.at(-1)!;
+    expect(received.authorization).toBe(authorizationOf(keeper.protocol, token));
+    expect(received.headers['x-trace']).toBe('one');
+    await session.fetch(protocol.resource, { headers: new Headers({ 'x-trace': 'two' }) });
+    expect(upstream.requests.at(-1)!.headers['x-trace']).toBe('two');
+    expect(upstream.requests.at(-1)!.authorization).toBe(authorizationOf(keeper.protocol, token));
+  });
+
+  it('resolves every path against the base URL, the same path again and a new one alike', async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    for (const path of [protocol.resource, protocol.resource, `${protocol.resource}?page=2`, new URL(protocol.resource, upstream.url)]) {
+      await (await session.fetch(path)).arrayBuffer();
+    }
+    expect(upstream.requests.slice(-4).map((request) => request.path)).toEqual([
+      protocol.resource,
+      protocol.resource,
+      `${protocol.resource}?page=2`,
+      protocol.resource,
+    ]);
+  });
+
+  it('refuses a path that resolves to another origin every time, also once same-origin paths were resolved', async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    await (await session.fetch(protocol.resource)).arrayBuffer();
+    const sent = upstream.requests.length;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const refused = await rejection(() => session.fetch('//elsewhere.example/steal'));
+      expect(refused.code).toBe('ORIGIN_NOT_ALLOWED');
+      expect(refused.message).toBe(
+        "session.fetch does not send requests to http://elsewhere.example: not the upstream's origin, and not in allowedOrigins",
+      );
+    }
+    expect(upstream.requests.length).toBe(sent);
+  });
+});
+
+describe('keeper.authorizes', () => {
+  it('answers for URLs that start like the origin but are not on it', async () => {
+    const { upstream, keeper } = await setup('refreshToken');
+    const origin = upstream.url; // http://127.0.0.1:PORT
+    expect(keeper.authorizes(`${origin}/reports`)).toBe(true);
+    expect(keeper.authorizes(`${origin.toUpperCase()}/reports`)).toBe(true);
+    expect(keeper.authorizes(new URL('/reports', origin))).toBe(true);
+    expect(keeper.authorizes(`${origin}@elsewhere.example/reports`)).toBe(false);
+    expect(keeper.authorizes(`${origin}0/reports`)).toBe(false);
+    expect(keeper.authorizes(`${origin}.elsewhere.example/reports`)).toBe(false);
+    expect(keeper.authorizes(origin.replace('http:', 'https:'))).toBe(false);
+    expect(keeper.authorizes('not a URL')).toBe(false);
+  });
+});
