@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord, SessionState } from '@tokenkeeper/auth-core';
+import { refreshToken, type SessionRecord, type SessionState, TokenKeeper } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createKeeper } from '../../../docs/snippets/redis/cluster.js';
 import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
-import { commandCalls, fileCluster, onCleanup, rejection, uniquePrefix } from './helpers.js';
+import { commandCalls, eventually, fileCluster, onCleanup, rejection, uniquePrefix } from './helpers.js';
 import type { RedisCluster } from './redis-cluster.js';
 import { startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
@@ -140,4 +140,61 @@ describe('four app instances on a Redis Cluster during a failover', () => {
       expect(await workers[3]!.call('burst', { key, count: 1 })).toEqual({ '200': 1 });
     }
   });
+});
+
+describe('two app instances on a Redis Cluster whose master fails over in the middle of a refresh', () => {
+  it('present no refresh token twice: the mark that one instance is presenting it moves to the new master with the session', async () => {
+    const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
+    onCleanup(() => upstream.close());
+    const shared = { prefix: uniquePrefix(), encryptionKey: randomBytes(32) };
+    const instance = () => {
+      const store = new RedisStore({ client: clusterClient(), ...shared, commandTimeoutMs: 1_000 });
+      // Upstream calls time out after 10 s: a refresh may answer for min(10 s / 2, 22 s) = 5 s.
+      const keeper = new TokenKeeper({
+        protocol: refreshToken({ baseUrl: upstream.url }),
+        store,
+        lock: new RedisLock({ store }),
+        keepAlive: false,
+        renewalTimeoutMs: 10_000,
+      });
+      onCleanup(async () => {
+        await keeper.close();
+        await store.close();
+      });
+      return { keeper, store };
+    };
+    const first = instance();
+    const second = instance();
+    const outcome = (keeper: TokenKeeper<typeof ADA>) =>
+      keeper
+        .session('user-1')
+        .fetch('/reports/call-data')
+        .then(
+          async (response) => {
+            await response.arrayBuffer();
+            return String(response.status);
+          },
+          (error: { code?: string }) => error.code ?? String(error),
+        );
+    await first.keeper.session('user-1').login(ADA);
+    const slot = await cluster.slotOf(first.store.keyOf('user-1'));
+
+    // The first instance's refresh is rotated upstream at once, its answer held back while the slot's master changes.
+    upstream.faults.next('api', 'expired');
+    upstream.faults.next('refresh', 'lateAnswer', { delayMs: 1_500 });
+    const during = outcome(first.keeper);
+    await eventually(() => upstream.stats.refreshes === 1);
+    const { from, to } = await cluster.failover(slot);
+    expect(['200', 'STORE_UNAVAILABLE']).toContain(await during);
+
+    // The second instance is then told its token is dead.
+    upstream.faults.next('api', 'expired');
+    const after = await outcome(second.keeper);
+
+    expect(to.port).not.toBe(from.port);
+    expect(upstream.stats.reuseDetections).toBe(0);
+    expect(after).toBe('200');
+    await eventually(async () => (await outcome(first.keeper)) === '200');
+    expect(upstream.stats.logins).toBe(1);
+  }, 60_000);
 });
