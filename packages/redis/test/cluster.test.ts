@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { refreshToken, type SessionRecord, type SessionState, TokenKeeper } from '@tokenkeeper/auth-core';
+import type { SessionRecord, SessionState, TokenKeeper } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createKeeper } from '../../../docs/snippets/redis/cluster.js';
 import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
-import { commandCalls, eventually, fileCluster, onCleanup, rejection, uniquePrefix } from './helpers.js';
+import { commandCalls, eventually, fileCluster, instancesOnRedis, onCleanup, rejection, uniquePrefix } from './helpers.js';
 import type { RedisCluster } from './redis-cluster.js';
 import { startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
@@ -144,28 +144,12 @@ describe('four app instances on a Redis Cluster during a failover', () => {
 
 describe('two app instances on a Redis Cluster whose master fails over in the middle of a refresh', () => {
   it('present no refresh token twice: the mark that one instance is presenting it moves to the new master with the session', async () => {
-    const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
-    onCleanup(() => upstream.close());
-    const shared = { prefix: uniquePrefix(), encryptionKey: randomBytes(32) };
-    const instance = () => {
-      const store = new RedisStore({ client: clusterClient(), ...shared, commandTimeoutMs: 1_000 });
-      // Upstream calls time out after 10 s: a refresh may answer for min(10 s / 2, 22 s) = 5 s.
-      const keeper = new TokenKeeper({
-        protocol: refreshToken({ baseUrl: upstream.url }),
-        store,
-        lock: new RedisLock({ store }),
-        keepAlive: false,
-        renewalTimeoutMs: 10_000,
-      });
-      onCleanup(async () => {
-        await keeper.close();
-        await store.close();
-      });
-      return { keeper, store };
-    };
+    const { upstream, instance: onCluster } = await instancesOnRedis(undefined, 'refreshToken');
+    // Upstream calls time out after 10 s: a refresh may answer for min(10 s / 2, 22 s) = 5 s.
+    const instance = () => onCluster({ store: { client: clusterClient(), commandTimeoutMs: 1_000 }, keeper: { renewalTimeoutMs: 10_000 } });
     const first = instance();
     const second = instance();
-    const outcome = (keeper: TokenKeeper<typeof ADA>) =>
+    const outcome = (keeper: TokenKeeper<unknown>) =>
       keeper
         .session('user-1')
         .fetch('/reports/call-data')

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { basicAuth, refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
+import { basicAuth, refreshToken, TokenKeeper, type TokenKeeperOptions } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject } from 'vitest';
-import { RedisLock, RedisStore } from '../src/index.js';
+import { RedisLock, RedisStore, type RedisStoreOptions } from '../src/index.js';
 import { type RedisCluster, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
@@ -89,24 +89,32 @@ export async function commandCalls(nodes: { host: string; port: number }[], comm
   return total;
 }
 
+/** What one app instance of {@link instancesOnRedis} changes: how its store connects, and its keeper's options. */
+export interface InstanceOverrides {
+  /** Store options over the shared ones; a `url` (a proxy's) or a `client` (a Cluster) replaces the shared URL. */
+  store?: Partial<Pick<RedisStoreOptions, 'url' | 'client' | 'commandTimeoutMs'>>;
+  keeper?: Partial<Omit<TokenKeeperOptions<unknown>, 'protocol' | 'store' | 'lock'>>;
+}
+
 /**
- * App instances sharing one Redis (one prefix, one encryption key) against a fake upstream of
- * `protocol`: each `instance()` is a keeper on its own RedisStore and RedisLock; all are closed
- * after the test.
+ * App instances sharing one Redis or Cluster (one prefix, one encryption key) against a fake
+ * upstream of `protocol`: each `instance()` is a keeper on its own RedisStore and RedisLock; all
+ * are closed after the test.
  */
-export async function instancesOnRedis<Name extends 'refreshToken' | 'basicAuth'>(url: string, protocol: Name) {
+export async function instancesOnRedis<Name extends 'refreshToken' | 'basicAuth'>(url: string | undefined, protocol: Name) {
   const upstream = await startFakeUpstream({ protocol });
   onCleanup(() => upstream.close());
   const prefix = uniquePrefix();
   const encryptionKey = randomBytes(32);
   const preset = protocol === 'refreshToken' ? refreshToken : basicAuth;
-  const instance = () => {
-    const store = new RedisStore({ url, prefix, encryptionKey });
+  const instance = ({ store: connection = {}, keeper: options = {} }: InstanceOverrides = {}) => {
+    const store = new RedisStore({ ...(connection.client === undefined && { url }), ...connection, prefix, encryptionKey });
     const keeper = new TokenKeeper({
       protocol: preset({ baseUrl: upstream.url }),
       store,
       lock: new RedisLock({ store }),
       keepAlive: false,
+      ...options,
     });
     onCleanup(async () => {
       await keeper.close();

@@ -1,9 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
-import { startFakeUpstream } from '@tokenkeeper/testing';
 import { describe, expect, it } from 'vitest';
-import { RedisLock, RedisStore } from '../src/index.js';
-import { eventually, onCleanup, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { eventually, instancesOnRedis, onCleanup, sharedRedisUrl } from './helpers.js';
 import { startTcpProxy } from './tcp-proxy.js';
 
 const ADA = { username: 'ada', password: 'ada-password-1' };
@@ -11,31 +7,15 @@ const RESOURCE = '/reports/call-data';
 
 describe('one app instance partitioned from Redis in the middle of its refresh', () => {
   it('never lets the other instance present the refresh token the partitioned one spent: it logs in again, and both serve after the heal', async () => {
-    const upstream = await startFakeUpstream({ protocol: 'refreshToken' });
-    onCleanup(() => upstream.close());
     const url = await sharedRedisUrl();
+    const { upstream, instance } = await instancesOnRedis(url, 'refreshToken');
     const { hostname, port } = new URL(url);
     const proxy = await startTcpProxy({ host: hostname, port: Number(port) });
     onCleanup(() => proxy.close());
-    const shared = { prefix: uniquePrefix(), encryptionKey: randomBytes(32), commandTimeoutMs: 300 };
-    const keeperOn = (store: RedisStore) => {
-      const keeper = new TokenKeeper({
-        protocol: refreshToken({ baseUrl: upstream.url }),
-        store,
-        lock: new RedisLock({ store }),
-        keepAlive: false,
-        renewalTimeoutMs: 2_000,
-        // A service's credentials, from its vault: a re-login replaces a session whose refresh token may be spent.
-        credentials: async () => ADA,
-      });
-      onCleanup(async () => {
-        await keeper.close();
-        await store.close();
-      });
-      return keeper;
-    };
-    const cutOff = keeperOn(new RedisStore({ url: `redis://${proxy.host}:${proxy.port}`, ...shared }));
-    const connected = keeperOn(new RedisStore({ url, ...shared }));
+    // A service's credentials, from its vault: a re-login replaces a session whose refresh token may be spent.
+    const keeper = { renewalTimeoutMs: 2_000, credentials: async () => ADA };
+    const { keeper: cutOff } = instance({ store: { url: `redis://${proxy.host}:${proxy.port}`, commandTimeoutMs: 300 }, keeper });
+    const { keeper: connected } = instance({ store: { commandTimeoutMs: 300 }, keeper });
     await connected.session('ada').login(ADA);
     expect((await cutOff.session('ada').fetch(RESOURCE)).status).toBe(200);
 
