@@ -154,7 +154,7 @@ export class UrlResolver {
       const url = new URL(input, this.#baseUrl);
       found = { href: url.href, origin: url.origin };
       if (this.#resolved.size >= MAX_RESOLVED_URLS) this.#resolved.clear();
-      if (typeof input === 'string') this.#resolved.set(input, found);
+      this.#resolved.set(input, found);
     }
     return found;
   }

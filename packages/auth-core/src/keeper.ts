@@ -77,6 +77,8 @@ export class TokenKeeper<Credentials = unknown> {
   /** What `session.fetch` builds once instead of per request: resolved URLs, and each token's headers. */
   readonly #urls: UrlResolver;
   readonly #authorization: AuthorizationHeaders;
+  /** The protocol's origin and a slash: a URL that starts with it is on the origin without a parse. */
+  readonly #originSlash: string;
 
   constructor(options: TokenKeeperOptions<Credentials>) {
     const normalized = normalizeOptions(options);
@@ -208,8 +210,6 @@ export class TokenKeeper<Credentials = unknown> {
   authorizationFor(accessToken: string): Readonly<Record<string, string>> {
     return this.#authorization.for(accessToken);
   }
-
-  readonly #originSlash: string;
 
   readonly #allows = (origin: string): boolean => {
     const allowed = this.#context.options.allowedOrigins;
