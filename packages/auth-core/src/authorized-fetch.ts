@@ -1,6 +1,6 @@
-import { AuthError } from './errors.js';
 import { networkFailure } from './http.js';
 import type { Protocol } from './protocols/protocol.js';
+import type { BoundedSend } from './request-bound.js';
 import type { TokenSet } from './tokens.js';
 
 const MAX_REDIRECTS = 20;
@@ -13,7 +13,7 @@ const MAX_REDIRECTS = 20;
  * @param url An absolute URL on the protocol's origin.
  * @param init The caller's init (headers, body, signal, redirect...), reused as given.
  * @param authorization The headers `protocol.authorize` writes for `tokens` (see {@link AuthorizationHeaders}).
- * @param signal What bounds this try (the caller's signal and the request timeout), in place of `init.signal`.
+ * @param bound What bounds this try (see {@link RequestBound}): the signal to send with in place of `init.signal`, and the dispatcher, if one bounds it.
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
@@ -22,9 +22,11 @@ export async function sendAuthorized(
   init: RequestInit,
   tokens: TokenSet | undefined,
   authorization: Readonly<Record<string, string>> | undefined,
-  signal: AbortSignal,
+  bound: BoundedSend,
   allowed: (origin: string) => boolean = () => true,
 ): Promise<Response> {
+  const { signal } = bound;
+  const dispatcher = bound.dispatcher ?? (init as { dispatcher?: unknown }).dispatcher;
   const follow = (init.redirect ?? 'follow') === 'follow';
   let current = url;
   let method = init.method ?? 'GET';
@@ -49,7 +51,8 @@ export async function sendAuthorized(
       const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
       // sendApiCall's work inline: one async frame less on every request.
       try {
-        response = await fetchImpl(current, { ...init, method, headers, body: body ?? null, redirect: 'manual', signal });
+        const hopInit = { ...init, method, headers, body: body ?? null, redirect: 'manual', signal, dispatcher } as RequestInit;
+        response = await fetchImpl(current, hopInit);
       } catch (error) {
         throw apiCallFailure(error, signal);
       }
@@ -177,37 +180,6 @@ export function prepareRequest(input: string | URL | Request, init: RequestInit 
   const first = initOf(request);
   const { href, origin } = new URL(request.url);
   return { href, origin, first, retry: copy === request ? first : initOf(copy) };
-}
-
-/**
- * One `session.fetch` try, bounded by `timeoutMs` until the answer's headers arrive (the caller's
- * signal still aborts the body after that): a time-out rejects with `TIMEOUT`. `send` gets the
- * signal to send with.
- */
-export async function withRequestTimeout(
-  timeoutMs: number,
-  callerSignal: AbortSignal | null | undefined,
-  send: (signal: AbortSignal) => Promise<Response>,
-): Promise<Response> {
-  const timer = new AbortController();
-  const timeout = setTimeout(
-    () => timer.abort(new DOMException(`The operation timed out after ${timeoutMs} ms.`, 'TimeoutError')),
-    timeoutMs,
-  );
-  timeout.unref();
-  const signal = callerSignal ? AbortSignal.any([callerSignal, timer.signal]) : timer.signal;
-  try {
-    return await send(signal);
-  } catch (error) {
-    if (timer.signal.aborted && !callerSignal?.aborted) {
-      throw new AuthError('TIMEOUT', `upstream request took longer than ${timeoutMs} ms`, {
-        upstream: { operation: 'request', outcomeUnknown: true },
-      });
-    }
-    throw error;
-  } finally {
-    clearTimeout(timeout);
-  }
 }
 
 /** Sends with the platform's fetch, turning a network failure into `UPSTREAM_UNAVAILABLE` (a caller's abort stays an abort). */

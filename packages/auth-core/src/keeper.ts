@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
-import { AuthorizationHeaders, prepareRequest, sendAuthorized, UrlResolver, withRequestTimeout } from './authorized-fetch.js';
+import { AuthorizationHeaders, prepareRequest, sendAuthorized, UrlResolver } from './authorized-fetch.js';
 import { ignore, isTombstone, KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
 import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
@@ -11,6 +11,7 @@ import { normalizeOptions, type TokenKeeperOptions } from './options.js';
 import { freshUntil, learnedLifetime, rejectionRenews, requestAction, statusOf } from './policy.js';
 import type { Protocol, UpstreamAnswer } from './protocols/protocol.js';
 import { Renewals } from './renewal.js';
+import { RequestBound } from './request-bound.js';
 import { Session } from './session.js';
 import { checkSessionKey, type SessionKey } from './session-key.js';
 import type { SessionRecord, SessionStore } from './store/store.js';
@@ -77,6 +78,8 @@ export class TokenKeeper<Credentials = unknown> {
   /** What `session.fetch` builds once instead of per request: resolved URLs, and each token's headers. */
   readonly #urls: UrlResolver;
   readonly #authorization: AuthorizationHeaders;
+  /** How each try is held to `requestTimeoutMs`. */
+  readonly #bound: RequestBound;
   /** The protocol's origin and a slash: a URL that starts with it is on the origin without a parse. */
   readonly #originSlash: string;
 
@@ -86,6 +89,7 @@ export class TokenKeeper<Credentials = unknown> {
     this.#originSlash = `${this.protocol.origin}/`;
     this.#urls = new UrlResolver(this.protocol.baseUrl);
     this.#authorization = new AuthorizationHeaders(this.protocol);
+    this.#bound = new RequestBound(normalized.requestTimeoutMs, normalized.fetch, this.protocol.send !== undefined);
     this.#context = new KeeperContext(normalized, (key) => this.#keepAlive.cancel(key));
     this.#identities = new LRUCache({ max: normalized.maxSessions });
     this.#keepAlive = new KeepAlive(this.#context, () => this.#renewals);
@@ -197,8 +201,8 @@ export class TokenKeeper<Credentials = unknown> {
   #send(url: string, init: RequestInit, tokens: TokenSet | undefined): Promise<Response> {
     const { options } = this.#context;
     const authorization = tokens && !this.protocol.send ? this.#authorization.of(tokens) : undefined;
-    return withRequestTimeout(options.requestTimeoutMs, init.signal, (signal) =>
-      sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, signal, this.#allows),
+    return this.#bound.run(init, (bound) =>
+      sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, bound, this.#allows),
     );
   }
 

@@ -53,6 +53,10 @@ export interface TokenKeeperOptions<Credentials> {
   /**
    * Bound on each `session.fetch` try until the upstream's answer headers arrive, combined with
    * the caller's own signal; past it the call rejects with `TIMEOUT`. Default 30 s.
+   *
+   * With Node's own `fetch` (the default) the bound is kept in a dispatcher wrapped around the
+   * one the request would use (`init.dispatcher`, or the global one an app sets with undici's
+   * `setGlobalDispatcher`), which costs far less than a signal; any other `fetch` gets a signal.
    */
   requestTimeoutMs?: number;
   /** Timeout of each upstream login/refresh/logout call. Default 10 s. */

@@ -1,0 +1,221 @@
+import { AuthError } from './errors.js';
+
+/**
+ * Where undici keeps the dispatcher that `fetch` sends through when it is given none. Node's
+ * `fetch` is undici's, and every copy of undici in a process (Node's own, and the `undici`
+ * package an app may install for `setGlobalDispatcher(new ProxyAgent(…))`) reads and writes
+ * this one slot, so the app's choice of dispatcher is honoured by wrapping what is found here.
+ */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** The part of undici's `Dispatcher` interface this module uses. */
+interface Dispatcher {
+  dispatch(options: object, handler: DispatchHandler): boolean;
+}
+
+/** undici's dispatch handler, as Node's `fetch` (undici 6 and 7) hands it to a dispatcher. */
+interface DispatchHandler {
+  onConnect(abort: (reason?: unknown) => void): void;
+  onResponseStarted?(): void;
+  onHeaders(statusCode: number, headers: unknown, resume: () => void, statusText: string): boolean;
+  onData(chunk: unknown): boolean;
+  onComplete(trailers: unknown): void;
+  onError(error: unknown): void;
+  onUpgrade?(statusCode: number, headers: unknown, socket: unknown): void;
+}
+
+function isDispatcher(value: unknown): value is Dispatcher {
+  return typeof (value as { dispatch?: unknown } | null | undefined)?.dispatch === 'function';
+}
+
+/** What each try is handed to send with: a signal to pass to `fetch`, and a dispatcher to pass with it, when one bounds the try. */
+export interface BoundedSend {
+  signal: AbortSignal | null | undefined;
+  dispatcher: object | undefined;
+}
+
+/**
+ * Bounds each `session.fetch` try (every hop of it, until the final answer's headers arrive) by
+ * `requestTimeoutMs`; a try that takes longer rejects with `TIMEOUT`.
+ *
+ * Following an `AbortSignal` is the dearest part of a call through Node's `fetch` (it registers a
+ * listener, a `WeakRef` and a finalizer per request: about 10% of a loopback call's CPU). So when
+ * the keeper's `fetch` is the platform's and it is seen to honour a `dispatcher` (undici's
+ * `RequestInit` extension), the bound is kept a level down instead: a dispatcher wraps the one the
+ * request would have used (the caller's `init.dispatcher`, or the process's global one) and aborts
+ * the request from there. The caller's own signal, if any, is passed on untouched, as a bare call
+ * would. Any other `fetch`, or a protocol that sends requests itself, gets the signal.
+ *
+ * The first tries with the platform's `fetch` carry both, and the keeper keeps to the signal if
+ * the dispatcher was never called (a `fetch` replaced before tokenkeeper loaded, such as a test's
+ * interceptor): a bound is never lost to the saving.
+ */
+export class RequestBound {
+  readonly #timeoutMs: number;
+  /** `probe` until a try shows whether the dispatcher is called. */
+  #mode: 'signal' | 'probe' | 'dispatcher';
+
+  constructor(timeoutMs: number, fetchImpl: typeof globalThis.fetch, protocolSends: boolean) {
+    this.#timeoutMs = timeoutMs;
+    this.#mode = fetchImpl === globalThis.fetch && !protocolSends ? 'probe' : 'signal';
+  }
+
+  async run(init: RequestInit, send: (bound: BoundedSend) => Promise<Response>): Promise<Response> {
+    const callerSignal = init.signal;
+    const given = (init as { dispatcher?: unknown }).dispatcher;
+    const target = this.#mode === 'signal' ? undefined : (given ?? (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]);
+    // Before the process's first `fetch` there is no global dispatcher to wrap: a signal this time.
+    if (!isDispatcher(target)) return this.#withSignal(callerSignal, send);
+    const probing = this.#mode === 'probe';
+    const bounded = new BoundedTry(this.#timeoutMs, target, probing);
+    const signal = probing ? (callerSignal ? AbortSignal.any([callerSignal, bounded.signal!]) : bounded.signal) : callerSignal;
+    let answered = false;
+    try {
+      const response = await send({ signal, dispatcher: bounded });
+      answered = true;
+      return response;
+    } catch (error) {
+      if (bounded.timedOut && !callerSignal?.aborted) throw this.#timeout();
+      throw error;
+    } finally {
+      bounded.clear();
+      if (probing && bounded.dispatched) this.#mode = 'dispatcher';
+      else if (probing && answered) this.#mode = 'signal'; // answered without calling it: this fetch ignores dispatchers
+    }
+  }
+
+  async #withSignal(callerSignal: AbortSignal | null | undefined, send: (bound: BoundedSend) => Promise<Response>): Promise<Response> {
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(timeoutReason(this.#timeoutMs)), this.#timeoutMs);
+    timeout.unref();
+    const signal = callerSignal ? AbortSignal.any([callerSignal, timer.signal]) : timer.signal;
+    try {
+      return await send({ signal, dispatcher: undefined });
+    } catch (error) {
+      if (timer.signal.aborted && !callerSignal?.aborted) throw this.#timeout();
+      throw error;
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  #timeout(): AuthError {
+    return new AuthError('TIMEOUT', `upstream request took longer than ${this.#timeoutMs} ms`, {
+      upstream: { operation: 'request', outcomeUnknown: true },
+    });
+  }
+}
+
+function timeoutReason(ms: number): DOMException {
+  return new DOMException(`The operation timed out after ${ms} ms.`, 'TimeoutError');
+}
+
+/** One try's bound, as the dispatcher its hops are sent through. */
+class BoundedTry implements Dispatcher {
+  timedOut = false;
+  /** Whether `fetch` sent anything through this dispatcher. */
+  dispatched = false;
+  /** Aborted with the bound, while probing whether the dispatcher is called. */
+  readonly signal: AbortSignal | undefined;
+  readonly #controller: AbortController | undefined;
+  readonly #target: Dispatcher;
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #ms: number;
+  #hop: BoundedHop | undefined;
+
+  constructor(ms: number, target: Dispatcher, withSignal: boolean) {
+    this.#ms = ms;
+    this.#target = target;
+    this.#controller = withSignal ? new AbortController() : undefined;
+    this.signal = this.#controller?.signal;
+    this.#timer = setTimeout(() => this.#expire(), ms);
+    this.#timer.unref();
+  }
+
+  dispatch(options: object, handler: DispatchHandler): boolean {
+    this.dispatched = true;
+    if (this.timedOut) {
+      handler.onError(timeoutReason(this.#ms));
+      return true;
+    }
+    const hop = new BoundedHop(handler);
+    this.#hop = hop;
+    return this.#target.dispatch(options, hop);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #expire(): void {
+    this.timedOut = true;
+    const reason = timeoutReason(this.#ms);
+    this.#controller?.abort(reason);
+    this.#hop?.expire(reason);
+  }
+}
+
+/**
+ * One hop's handler: `fetch`'s own, passed every call, and aborted by {@link BoundedTry} if the
+ * bound runs out before the answer's headers. A hop still waiting for a connection has no abort
+ * yet: `fetch` is failed at once, and the request aborted when the connection comes.
+ */
+class BoundedHop implements DispatchHandler {
+  readonly #inner: DispatchHandler;
+  #abort: ((reason?: unknown) => void) | undefined;
+  #answered = false;
+  /** Set when the bound failed `fetch` before the request had a connection. */
+  #expired: unknown;
+
+  constructor(inner: DispatchHandler) {
+    this.#inner = inner;
+  }
+
+  expire(reason: unknown): void {
+    if (this.#answered) return;
+    if (this.#abort) {
+      this.#abort(reason);
+      return;
+    }
+    this.#answered = true;
+    this.#expired = reason;
+    this.#inner.onError(reason);
+  }
+
+  onConnect(abort: (reason?: unknown) => void): void {
+    if (this.#expired !== undefined) {
+      abort(this.#expired);
+      return;
+    }
+    this.#abort = abort;
+    this.#inner.onConnect(abort);
+  }
+
+  onResponseStarted(): void {
+    this.#inner.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, headers: unknown, resume: () => void, statusText: string): boolean {
+    this.#answered = true;
+    return this.#inner.onHeaders(statusCode, headers, resume, statusText);
+  }
+
+  onData(chunk: unknown): boolean {
+    return this.#inner.onData(chunk);
+  }
+
+  onComplete(trailers: unknown): void {
+    this.#inner.onComplete(trailers);
+  }
+
+  onError(error: unknown): void {
+    if (this.#expired !== undefined) return; // fetch has had its error already
+    this.#answered = true;
+    this.#inner.onError(error);
+  }
+
+  onUpgrade(statusCode: number, headers: unknown, socket: unknown): void {
+    this.#answered = true;
+    this.#inner.onUpgrade?.(statusCode, headers, socket);
+  }
+}
