@@ -74,8 +74,12 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
   }
   /** This install's wrappers, each with the adapter setting it wraps: a reused config is wrapped once. */
   const wrapped = new WeakMap<AxiosAdapter, AdapterSetting>();
-  /** Marks a config this install has authorized, so another layer of the same install passes it on. */
-  const authorized = Symbol('tokenkeeper.authorized');
+  /**
+   * The configs this install has authorized, so another layer of the same install passes them on.
+   * A set beside them, not a symbol key on them: one key more on a copy of a config's thirty-odd
+   * properties turns it into a slow dictionary object for every adapter that reads it.
+   */
+  const authorized = new WeakSet<InternalAxiosRequestConfig>();
 
   const httpAdapter = axios.getAdapter('http');
   /** The last token's headers: an install usually sends one session's token, so they are built once per token. */
@@ -90,7 +94,11 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     const authorize = (hop: InternalAxiosRequestConfig) => {
       const withToken = new AxiosHeaders(hop.headers).set(headers);
       const beforeRedirect = stripAfterLeaving(hop.beforeRedirect, keeper, protocol.header);
-      return { ...hop, headers: withToken, beforeRedirect, [authorized]: true };
+      const sent = copyOf(hop);
+      sent.headers = withToken;
+      sent.beforeRedirect = beforeRedirect;
+      authorized.add(sent);
+      return sent;
     };
     if (adapter !== httpAdapter && adapter === fetchAdapterFor(config)) {
       return followByHand(adapter, config, url, authorize, (hop) => keeper.authorizes(hop));
@@ -115,7 +123,7 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     const dispatch: AxiosAdapter = async (config) => {
       const adapter = axios.getAdapter(setting, config);
       const url = fullPathOf(config);
-      if (config.tokenKeeper?.skipAuth || authorized in config || !keeper.authorizes(url)) return adapter(config);
+      if (config.tokenKeeper?.skipAuth || authorized.has(config) || !keeper.authorizes(url)) return adapter(config);
       const key = fixedKey ?? sessionKeyOf(keyOf(config));
       if (key === undefined) throw new AuthError('NOT_LOGGED_IN', AUTH_ERROR_MESSAGES.NOT_LOGGED_IN);
       const signal = config.signal instanceof AbortSignal ? config.signal : undefined;
@@ -135,16 +143,34 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
     return dispatch;
   };
 
-  const requestId = instance.interceptors.request.use((config) => {
-    const setting = typeof config.adapter === 'function' && wrapped.has(config.adapter) ? wrapped.get(config.adapter) : config.adapter;
-    config.adapter = dispatcherFor(setting ?? instance.defaults.adapter);
-    return config;
-  });
+  const requestId = instance.interceptors.request.use(
+    (config) => {
+      const setting = typeof config.adapter === 'function' && wrapped.has(config.adapter) ? wrapped.get(config.adapter) : config.adapter;
+      config.adapter = dispatcherFor(setting ?? instance.defaults.adapter);
+      return config;
+    },
+    undefined,
+    { synchronous: true },
+  );
 
   return function uninstall() {
     instance.interceptors.request.eject(requestId);
     lastAuthorization = undefined;
   };
+}
+
+/**
+ * `{ ...config }`, at a quarter of its cost: axios builds each request's config as a dictionary
+ * object (its keys merged in at run time), and V8's spread copies those on a slow path.
+ */
+function copyOf(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+  const copy: Record<PropertyKey, unknown> = {};
+  const source = config as unknown as Record<PropertyKey, unknown>;
+  for (const key of Object.keys(source)) copy[key] = source[key];
+  for (const symbol of Object.getOwnPropertySymbols(source)) {
+    if (Object.prototype.propertyIsEnumerable.call(source, symbol)) copy[symbol] = source[symbol];
+  }
+  return copy as unknown as InternalAxiosRequestConfig;
 }
 
 /** The same adapter, or lists of the same adapters (names or functions) in the same order. */
