@@ -59,3 +59,27 @@ describe('the axios interceptor with changing adapters', () => {
     expect(upstream.requests.slice(-3).map((request) => request.authorization?.endsWith(token))).toEqual([true, true, true]);
   });
 });
+
+describe('the copy of the config the token is sent with', () => {
+  it('carries every field of the config to the adapter, symbol keys of other libraries included, and leaves the caller’s config without the token', async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const token = await session.token();
+    const tracing = Symbol('another library’s span');
+    const api = axios.create({ baseURL: upstream.url, timeout: 4_321 });
+    api.interceptors.request.use((config) => Object.assign(config, { [tracing]: 'span-7' }));
+    cleanups.push(installTokenKeeper(api, { session }));
+    let sent: Record<PropertyKey, unknown> | undefined;
+    const adapter: AxiosAdapter = async (config) => {
+      sent = config as unknown as Record<PropertyKey, unknown>;
+      return { data: 'ok', status: 200, statusText: 'OK', headers: {}, config };
+    };
+    const response = await api.get(protocol.resource, { adapter, params: { page: 2 }, tokenKeeper: { retry: false } });
+    expect(sent).toMatchObject({ timeout: 4_321, params: { page: 2 }, method: 'get', url: protocol.resource });
+    expect(sent![tracing]).toBe('span-7'); // toMatchObject reads string keys only
+    expect(String((sent!.headers as { get(name: string): unknown }).get('authorization'))).toBe(`Bearer ${token}`);
+    expect(response.config.headers.get('authorization')).toBeUndefined();
+    expect((response.config as unknown as Record<PropertyKey, unknown>)[tracing]).toBe('span-7');
+  });
+});
