@@ -9,7 +9,8 @@ import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import { installTokenKeeper } from '@tokenkeeper/axios';
 import { createManualClock, startFakeUpstream } from '@tokenkeeper/testing';
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { addSummary, compareNsPerOp, fixed, median, nsPerOp, printTable, smoke } from './measure.js';
+import { addSummary, alternate, compareNsPerOp, fixed, median, nsPerOp, printTable, smoke } from './measure.js';
+import { ADA, startUpstream } from './upstream.js';
 
 /** `fetch` with the hard-coded header, bounded as `session.fetch` bounds each try (`requestTimeoutMs`, 30 s): its floor. */
 export async function boundedFetch(url: string, token: string): Promise<Response> {
@@ -110,6 +111,7 @@ export async function benchCore(): Promise<void> {
   summarize('axios request, interceptor vs hard-coded header, no network', offline);
   summarize('axios request over loopback', loopback);
   summarize('session.fetch vs fetch over loopback', fetched);
+  await fetchCpu();
 
   const herdSize = smoke ? 100 : 1_000;
   const rounds = smoke ? 1 : 5;
@@ -133,4 +135,55 @@ export async function benchCore(): Promise<void> {
 
   await keeper.close();
   await upstream.close();
+}
+
+/**
+ * `session.fetch` against bare `fetch` in CPU time of this process per request, with the fake
+ * upstream in a child process: wall time over loopback swings with the machine, CPU time hardly
+ * does. Rounds of sequential requests, the variants alternating; medians of per-round ratios.
+ */
+async function fetchCpu(): Promise<void> {
+  const upstream = await startUpstream({ protocol: 'refreshToken' });
+  const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: upstream.url }), keepAlive: false });
+  try {
+    const session = keeper.session('ada');
+    await session.login(ADA);
+    const token = await session.token();
+    const url = `${upstream.url}/reports/call-data`;
+    const count = smoke ? 100 : 2_000;
+    const cpuPerRequest = (send: () => Promise<Response>) => async () => {
+      const before = process.cpuUsage();
+      for (let index = 0; index < count; index++) await (await send()).arrayBuffer();
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / count;
+    };
+    const variants = {
+      baseline: cpuPerRequest(() => fetch(url, { headers: { authorization: `Bearer ${token}` } })),
+      bounded: cpuPerRequest(() => boundedFetch(url, token)),
+      tokenkeeper: cpuPerRequest(() => session.fetch('/reports/call-data')),
+    };
+    for (const run of Object.values(variants)) await run(); // warm up
+    const rounds = await alternate(variants, smoke ? 2 : 20);
+    const ratio = (name: 'bounded' | 'tokenkeeper') => median(rounds[name]!.map((micros, round) => micros / rounds.baseline![round]!));
+    const row = (operation: string, name: 'baseline' | 'bounded' | 'tokenkeeper') => ({
+      operation,
+      'CPU µs/request (median)': fixed(median(rounds[name]!)),
+      'vs bare fetch (median of rounds)': name === 'baseline' ? '1.000x' : `${fixed(ratio(name), 3)}x`,
+    });
+    printTable(`one request, CPU of the calling process (upstream in a child process, ${rounds.baseline!.length} rounds of ${count})`, [
+      row('fetch with a hard-coded header', 'baseline'),
+      row('the same with a 30 s timeout signal', 'bounded'),
+      row('session.fetch', 'tokenkeeper'),
+    ]);
+    addSummary(
+      '1 hot path',
+      'session.fetch vs fetch, CPU per request',
+      `${fixed(ratio('tokenkeeper'), 3)}x`,
+      `timeout signal ${fixed(ratio('bounded'), 3)}x`,
+      '≤ 1.02x',
+    );
+  } finally {
+    await keeper.close();
+    await upstream.close();
+  }
 }

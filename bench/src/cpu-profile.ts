@@ -3,7 +3,9 @@
  * and says where tokenkeeper's time goes: every sample is charged to the innermost tokenkeeper
  * frame on its stack, unless a "boundary" frame (the HTTP client itself: undici's `fetch`, an axios
  * adapter) comes first, whose work is the same with or without tokenkeeper. So a `new Headers()`
- * that `sendAuthorized` builds is tokenkeeper's, but the socket write inside `fetch` is not.
+ * that `sendAuthorized` builds is tokenkeeper's, but the socket write inside `fetch` is not, nor
+ * is undici's work beneath the dispatcher and handler that `request-bound` wraps around undici's
+ * own (they pass every call through; only their own frames are charged).
  */
 import type { Profiler, Runtime } from 'node:inspector';
 
@@ -40,6 +42,11 @@ function isBoundary(frame: Runtime.CallFrame): boolean {
   return /\/axios\/lib\/adapters\/|\/node_modules\/(\.pnpm\/)?(express|koa|@koa|fastify|router)|\/bench\/dist\//.test(frame.url);
 }
 
+/** `request-bound`'s dispatcher and handler, which undici calls and which call undici on. */
+function isPassThrough(frame: Runtime.CallFrame): boolean {
+  return /\/request-bound\.[jt]s$/.test(frame.url);
+}
+
 function nameOf(frame: Runtime.CallFrame): string {
   const file = frame.url.replace(/^.*\/packages\//, '').replace(/^file:\/\//, '');
   return `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}`;
@@ -66,10 +73,15 @@ export function summarizeProfile(profile: Profiler.Profile): ProfileSummary {
       gcMicros += micros;
       continue;
     }
+    let inUndici = false;
     for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
       const frame = byId.get(id)!.callFrame;
       if (isBoundary(frame)) break;
-      if (!isOurs(frame.url)) continue;
+      if (!isOurs(frame.url)) {
+        inUndici ||= frame.url.includes('undici');
+        continue;
+      }
+      if (inUndici && isPassThrough(frame)) break; // undici's own work, passed through
       const name = nameOf(frame);
       const entry = charged.get(name) ?? { frame: name, micros: 0, leaves: new Map() };
       entry.micros += micros;

@@ -3,7 +3,10 @@
  * makes one upstream call and answers its JSON. Per framework (Express, Koa, Fastify):
  *
  * - `baseline`: `fetch` with a hard-coded `Authorization` header (a token logged in once);
- * - `bounded`: the same, with a 30 s timeout signal, as `session.fetch` bounds each try: its floor;
+ * - `bounded`: the same, with a 30 s timeout signal, as `session.fetch` used to bound each try;
+ * - `middleware`: the baseline's route in the tokenkeeper apps' shape, with an empty middleware
+ *   (hook) where tokenkeeper's goes, the same `/login` route and an error handler: what any
+ *   middleware costs in the framework, tokenkeeper's floor;
  * - `sessionKey`: tokenkeeper's middleware keyed by the app's own user (`sessionKey`), `req.upstream.fetch`;
  * - `cookie`: tokenkeeper's middleware with its built-in signed session cookie;
  * - `token`: the `sessionKey` middleware, but the route takes `req.upstream.token()` and calls
@@ -28,7 +31,7 @@ import Koa from 'koa';
 import { serveParent } from './child.js';
 import { ADA } from './upstream.js';
 
-export type Variant = 'baseline' | 'bounded' | 'sessionKey' | 'cookie' | 'token' | 'redis';
+export type Variant = 'baseline' | 'bounded' | 'middleware' | 'sessionKey' | 'cookie' | 'token' | 'redis';
 export type Framework = 'express' | 'koa' | 'fastify';
 export type AppName = `${Framework}-${Variant}`;
 
@@ -89,6 +92,17 @@ function expressApp(variant: Variant) {
     });
     return app;
   }
+  if (variant === 'middleware') {
+    app.use((_req, _res, next) => next());
+    app.post('/login', (_req, res) => {
+      res.json({});
+    });
+    app.get('/calls', async (_req, res) => {
+      res.json(await (await fetch(callData, { headers: hardCoded })).json());
+    });
+    app.use(((error, _req, _res, next) => next(error)) as express.ErrorRequestHandler);
+    return app;
+  }
   if (variant === 'redis') app.use(expressTokenKeeper({ keeper: redisKeeper!, sessionKey: () => USER }));
   else app.use(expressTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
   app.post('/login', async (req, res) => {
@@ -119,6 +133,14 @@ function koaApp(variant: Variant) {
     router.get('/calls', async (ctx) => {
       ctx.body = await boundedCall();
     });
+  } else if (variant === 'middleware') {
+    app.use((_ctx, next) => next());
+    router.post('/login', (ctx) => {
+      ctx.body = {};
+    });
+    router.get('/calls', async (ctx) => {
+      ctx.body = await (await fetch(callData, { headers: hardCoded })).json();
+    });
   } else {
     app.use(koaTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
     router.post('/login', async (ctx) => {
@@ -143,6 +165,12 @@ async function fastifyApp(variant: Variant) {
     app.get('/calls', async () => (await fetch(callData, { headers: hardCoded })).json());
   } else if (variant === 'bounded') {
     app.get('/calls', boundedCall);
+  } else if (variant === 'middleware') {
+    app.decorateRequest('floor', null); // as the plugin decorates `upstream`
+    app.addHook('onRequest', (_request, _reply, next) => next());
+    app.setErrorHandler((error, _request, reply) => reply.send(error));
+    app.post('/login', async () => ({}));
+    app.get('/calls', async () => (await fetch(callData, { headers: hardCoded })).json());
   } else {
     await app.register(fastifyTokenKeeper, variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER });
     app.post('/login', async (request) => request.upstream.login(ADA));
@@ -173,7 +201,7 @@ async function cookieOf(port: number): Promise<string> {
 }
 
 const servers = new Map<AppName, Server>();
-for (const variant of ['baseline', 'bounded', 'sessionKey', 'cookie', 'token'] as const) {
+for (const variant of ['baseline', 'bounded', 'middleware', 'sessionKey', 'cookie', 'token'] as const) {
   servers.set(`express-${variant}`, createServer(expressApp(variant)));
   servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
   servers.set(`fastify-${variant}`, await fastifyApp(variant));

@@ -67,6 +67,7 @@ export async function benchServers(): Promise<void> {
       const variants = {
         'hard-coded header': target('baseline'),
         'hard-coded header, 30 s timeout signal': target('bounded'),
+        'hard-coded header, empty middleware': target('middleware'),
         'tokenkeeper, sessionKey': target('sessionKey'),
         'tokenkeeper, signed cookie': target('cookie'),
         'tokenkeeper, token() + own fetch': target('token'),
@@ -78,9 +79,11 @@ export async function benchServers(): Promise<void> {
         ROUNDS,
       );
       const baseline = runs['hard-coded header']!;
+      const floor = runs['hard-coded header, empty middleware']!;
       const rows = Object.entries(runs).map(([name, results]) => {
         const ratios = results.map((run, round) => run.requestsPerSecond / baseline[round]!.requestsPerSecond);
         const cpuRatios = results.map((run, round) => run.appCpuMicros / baseline[round]!.appCpuMicros);
+        const floorRatios = results.map((run, round) => run.appCpuMicros / floor[round]!.appCpuMicros);
         return {
           variant: name,
           'req/s (median)': fixed(median(results.map((run) => run.requestsPerSecond)), 0),
@@ -88,6 +91,7 @@ export async function benchServers(): Promise<void> {
           'range over rounds': `${percent(Math.min(...ratios), 1)}–${percent(Math.max(...ratios), 1)}`,
           'app CPU µs/req': fixed(median(results.map((run) => run.appCpuMicros)), 0),
           'app CPU vs baseline': percent(median(cpuRatios), 1),
+          'vs empty middleware': percent(median(floorRatios), 1),
           'p50 ms': fixed(median(results.map((run) => run.p50)), 1),
           'p99 ms': fixed(median(results.map((run) => run.p99)), 1),
           failures: results.reduce((sum, run) => sum + run.failures, 0),
@@ -97,11 +101,11 @@ export async function benchServers(): Promise<void> {
         `server overhead: ${TITLES[framework]} route making one upstream call, autocannon ${CONNECTIONS} connections, ${ROUNDS} rounds${smoke ? '' : ` of ${DURATION_S} s`} per variant`,
         rows,
       );
-      for (const row of rows.slice(2, 4)) {
+      for (const row of rows.slice(3, 5)) {
         addSummary(
           '2 server overhead',
-          `${framework}, ${row.variant}: req/s of baseline (app CPU per request)`,
-          `${row['of baseline (median of rounds)']} (${row['app CPU vs baseline']})`,
+          `${framework}, ${row.variant}: req/s of baseline (app CPU per request; vs an empty middleware)`,
+          `${row['of baseline (median of rounds)']} (${row['app CPU vs baseline']}; ${row['vs empty middleware']})`,
           `hard-coded header: ${rows[0]!['req/s (median)']} req/s, ${rows[0]!['app CPU µs/req']} µs`,
           framework === 'fastify' ? 'app CPU ≤ 102%' : '≥ 97%', // issue 15 set Fastify's target as app CPU
         );
