@@ -17,6 +17,8 @@ describe('benchmarks', () => {
     expect(stdout).toMatch(/one authorized request: tokenkeeper against a hard-coded header/);
     expect(stdout).toMatch(/axios, no network \(adapter answers at once\)\s+\d+\s+\d+\s+-?\d+\s+\d+\.\d+x/);
     expect(stdout).toMatch(/session\.fetch vs fetch over loopback\s+\d+/);
+    expect(stdout).toMatch(/one request, CPU of the calling process/);
+    expect(stdout).toMatch(/session\.fetch\s+\d+\.\d\s+\d+\.\d+x/);
     // issue 2's herd on a manual clock
     expect(stdout).toMatch(/herd: 100 concurrent session\.fetch on an expired session/);
     expect(stdout).toMatch(/upstream refreshes per round\s+1\.00/);
@@ -25,6 +27,7 @@ describe('benchmarks', () => {
     expect(stdout).toMatch(/server overhead: Koa route making one upstream call/);
     expect(stdout).toMatch(/server overhead: Fastify route making one upstream call/);
     expect(stdout).toMatch(/tokenkeeper, signed cookie\s+\d+\s+\d+\.\d%/);
+    expect(stdout).toMatch(/hard-coded header, empty middleware\s+\d+\s+\d+\.\d%/);
     // 3, expiry under steady traffic
     expect(stdout).toMatch(/expiry under steady traffic: 20 concurrent clients/);
     expect(stdout).toMatch(/axios-auth-refresh, deduplicateRefresh: false\s+\d+/);
