@@ -28,6 +28,12 @@ function isDispatcher(value: unknown): value is Dispatcher {
   return typeof (value as { dispatch?: unknown } | null | undefined)?.dispatch === 'function';
 }
 
+/**
+ * What each `fetch` was seen to do with a `dispatcher`, once any keeper's try has shown it: the
+ * platform's `fetch` is one for the whole process, so later keepers need not probe it again.
+ */
+const verdicts = new WeakMap<typeof globalThis.fetch, 'signal' | 'dispatcher'>();
+
 /** What each try is handed to send with: a signal to pass to `fetch`, and a dispatcher to pass with it, when one bounds the try. */
 export interface BoundedSend {
   signal: AbortSignal | null | undefined;
@@ -46,21 +52,24 @@ export interface BoundedSend {
  * the request from there. The caller's own signal, if any, is passed on untouched, as a bare call
  * would. Any other `fetch`, or a protocol that sends requests itself, gets the signal.
  *
- * The first tries with the platform's `fetch` carry both, and the keeper keeps to the signal if
- * the dispatcher was never called (a `fetch` replaced before tokenkeeper loaded, such as a test's
- * interceptor): a bound is never lost to the saving.
+ * The first tries with the platform's `fetch` carry both, and the signal is kept if the
+ * dispatcher was never called (a `fetch` replaced before tokenkeeper loaded, such as a test's
+ * interceptor): a bound is never lost to the saving. The verdict holds for the process.
  */
 export class RequestBound {
   readonly #timeoutMs: number;
+  readonly #fetch: typeof globalThis.fetch;
   /** `probe` until a try shows whether the dispatcher is called. */
   #mode: 'signal' | 'probe' | 'dispatcher';
 
   constructor(timeoutMs: number, fetchImpl: typeof globalThis.fetch, protocolSends: boolean) {
     this.#timeoutMs = timeoutMs;
-    this.#mode = fetchImpl === globalThis.fetch && !protocolSends ? 'probe' : 'signal';
+    this.#fetch = fetchImpl;
+    this.#mode = fetchImpl === globalThis.fetch && !protocolSends ? (verdicts.get(fetchImpl) ?? 'probe') : 'signal';
   }
 
   async run(init: RequestInit, send: (bound: BoundedSend) => Promise<Response>): Promise<Response> {
+    if (this.#mode === 'probe') this.#mode = verdicts.get(this.#fetch) ?? 'probe'; // another keeper may have seen it
     const callerSignal = init.signal;
     const given = (init as { dispatcher?: unknown }).dispatcher;
     const target = this.#mode === 'signal' ? undefined : (given ?? (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]);
@@ -79,9 +88,14 @@ export class RequestBound {
       throw error;
     } finally {
       bounded.clear();
-      if (probing && bounded.dispatched) this.#mode = 'dispatcher';
-      else if (probing && answered) this.#mode = 'signal'; // answered without calling it: this fetch ignores dispatchers
+      if (probing && bounded.dispatched) this.#decide('dispatcher');
+      else if (probing && answered) this.#decide('signal'); // answered without calling it: this fetch ignores dispatchers
     }
+  }
+
+  #decide(mode: 'signal' | 'dispatcher'): void {
+    this.#mode = mode;
+    verdicts.set(this.#fetch, mode);
   }
 
   async #withSignal(callerSignal: AbortSignal | null | undefined, send: (bound: BoundedSend) => Promise<Response>): Promise<Response> {

@@ -95,6 +95,28 @@ describe('requestTimeoutMs with Node’s own fetch', () => {
 
   // undici's own connect timeout (10 s) would end this call too, and be reported as TIMEOUT as
   // well: the test's own time limit is what tells the 300 ms bound from it.
+  it('lets a second keeper of the same fetch skip the probe: its first call carries no signal of its own', async () => {
+    const realFetch = globalThis.fetch;
+    const sent: RequestInit[] = [];
+    globalThis.fetch = (input, init) => {
+      sent.push(init ?? {});
+      return realFetch(input, init);
+    };
+    stops.push(() => {
+      globalThis.fetch = realFetch;
+    });
+    await warmSession({ fetch: globalThis.fetch }); // the probe: its first call carried both
+    expect(sent.find((init) => (init as { dispatcher?: unknown }).dispatcher !== undefined)?.signal).toBeInstanceOf(AbortSignal);
+    const { keeper, upstream } = await setup('refreshToken', { requestTimeoutMs: 300, fetch: globalThis.fetch });
+    const session = keeper.session('ada');
+    await session.login(ada);
+    sent.length = 0;
+    upstream.faults.next('api', 'hang');
+    expect(await rejection(() => session.fetch(teletracker.resource))).toMatchObject({ code: 'TIMEOUT' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.signal).toBeUndefined();
+  });
+
   it('bounds a call still waiting for its connection (a TLS handshake that never completes), not only one waiting for headers', {
     timeout: 5_000,
   }, async () => {
