@@ -22,6 +22,26 @@ afterEach(() => {
   for (const stop of stops.splice(0).reverse()) stop();
 });
 
+/** Puts `replacement(real)` in `globalThis.fetch` until the test ends: a keeper built now takes it for the platform's. */
+function replaceGlobalFetch(replacement: (real: typeof fetch) => typeof fetch): typeof fetch {
+  const real = globalThis.fetch;
+  globalThis.fetch = replacement(real);
+  stops.push(() => {
+    globalThis.fetch = real;
+  });
+  return globalThis.fetch;
+}
+
+/** A `globalThis.fetch` that records the init of every call, then sends it. */
+function recordingGlobalFetch(): { fetch: typeof fetch; sent: RequestInit[] } {
+  const sent: RequestInit[] = [];
+  const recording = replaceGlobalFetch((real) => (input, init) => {
+    sent.push(init ?? {});
+    return real(input, init);
+  });
+  return { fetch: recording, sent };
+}
+
 /** A plain HTTP server that takes every request and never answers it. */
 async function silentHttp(): Promise<string> {
   const server: Server = createHttpServer(() => {});
@@ -70,16 +90,8 @@ async function warmSession(options: Parameters<typeof setup>[1] = {}) {
 
 describe('requestTimeoutMs with Node’s own fetch', () => {
   it('bounds a call that hangs after earlier calls went through, without handing fetch a signal of its own', async () => {
-    const realFetch = globalThis.fetch;
-    const sent: RequestInit[] = [];
-    globalThis.fetch = (input, init) => {
-      sent.push(init ?? {});
-      return realFetch(input, init);
-    };
-    stops.push(() => {
-      globalThis.fetch = realFetch;
-    });
-    const { session, upstream } = await warmSession({ fetch: globalThis.fetch });
+    const { fetch: recording, sent } = recordingGlobalFetch();
+    const { session, upstream } = await warmSession({ fetch: recording });
     sent.length = 0;
     expect((await session.fetch(teletracker.resource)).status).toBe(200);
     expect(sent[0]?.signal).toBeUndefined();
@@ -96,18 +108,10 @@ describe('requestTimeoutMs with Node’s own fetch', () => {
   // undici's own connect timeout (10 s) would end this call too, and be reported as TIMEOUT as
   // well: the test's own time limit is what tells the 300 ms bound from it.
   it('lets a second keeper of the same fetch skip the probe: its first call carries no signal of its own', async () => {
-    const realFetch = globalThis.fetch;
-    const sent: RequestInit[] = [];
-    globalThis.fetch = (input, init) => {
-      sent.push(init ?? {});
-      return realFetch(input, init);
-    };
-    stops.push(() => {
-      globalThis.fetch = realFetch;
-    });
-    await warmSession({ fetch: globalThis.fetch }); // the probe: its first call carried both
+    const { fetch: recording, sent } = recordingGlobalFetch();
+    await warmSession({ fetch: recording }); // the probe: its first call carried both
     expect(sent.find((init) => (init as { dispatcher?: unknown }).dispatcher !== undefined)?.signal).toBeInstanceOf(AbortSignal);
-    const { keeper, upstream } = await setup('refreshToken', { requestTimeoutMs: 300, fetch: globalThis.fetch });
+    const { keeper, upstream } = await setup('refreshToken', { requestTimeoutMs: 300, fetch: recording });
     const session = keeper.session('ada');
     await session.login(ada);
     sent.length = 0;
@@ -185,15 +189,11 @@ describe('requestTimeoutMs with Node’s own fetch', () => {
 
 describe('requestTimeoutMs with a fetch that does not use dispatchers', () => {
   it('keeps the signal bound when globalThis.fetch was replaced by one that drops init.dispatcher (a test interceptor)', async () => {
-    const realFetch = globalThis.fetch;
-    globalThis.fetch = (input, init) => {
+    const dropping = replaceGlobalFetch((real) => (input, init) => {
       const { dispatcher: _dropped, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-      return realFetch(input, rest);
-    };
-    stops.push(() => {
-      globalThis.fetch = realFetch;
+      return real(input, rest);
     });
-    const { session, upstream } = await warmSession({ fetch: globalThis.fetch });
+    const { session, upstream } = await warmSession({ fetch: dropping });
     upstream.faults.next('api', 'hang');
     expect(await rejection(() => session.fetch(teletracker.resource))).toMatchObject({
       code: 'TIMEOUT',
