@@ -54,7 +54,8 @@ export interface BoundedSend {
  *
  * The first tries with the platform's `fetch` carry both, and the signal is kept if the
  * dispatcher was never called (a `fetch` replaced before tokenkeeper loaded, such as a test's
- * interceptor): a bound is never lost to the saving. The verdict holds for the process.
+ * interceptor) or was handed a handler of a shape this module does not know (a later undici's,
+ * passed on as it is): a bound is never lost to the saving. The verdict holds for the process.
  */
 export class RequestBound {
   readonly #timeoutMs: number;
@@ -88,7 +89,9 @@ export class RequestBound {
       throw error;
     } finally {
       bounded.clear();
-      if (probing && bounded.dispatched) this.#decide('dispatcher');
+      if (probing && bounded.unknownHandler)
+        this.#decide('signal'); // a fetch whose handlers this module does not know
+      else if (probing && bounded.dispatched) this.#decide('dispatcher');
       else if (probing && answered) this.#decide('signal'); // answered without calling it: this fetch ignores dispatchers
     }
   }
@@ -129,6 +132,8 @@ class BoundedTry implements Dispatcher {
   timedOut = false;
   /** Whether `fetch` sent anything through this dispatcher. */
   dispatched = false;
+  /** Set when `fetch` handed over a handler of another shape than {@link DispatchHandler}: passed on unbounded. */
+  unknownHandler = false;
   /** Aborted with the bound, while probing whether the dispatcher is called. */
   readonly signal: AbortSignal | undefined;
   readonly #controller: AbortController | undefined;
@@ -148,6 +153,11 @@ class BoundedTry implements Dispatcher {
 
   dispatch(options: object, handler: DispatchHandler): boolean {
     this.dispatched = true;
+    if (typeof handler.onConnect !== 'function' || typeof handler.onHeaders !== 'function') {
+      // Not the handler Node's fetch has passed since undici 5: wrapping it could break the call.
+      this.unknownHandler = true;
+      return this.#target.dispatch(options, handler);
+    }
     if (this.timedOut) {
       handler.onError(timeoutReason(this.#ms));
       return true;

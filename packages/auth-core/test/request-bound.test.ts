@@ -201,6 +201,35 @@ describe('requestTimeoutMs with a fetch that does not use dispatchers', () => {
     });
   });
 
+  it('passes a handler of a shape it does not know on untouched, and keeps to the signal after it (a later undici’s fetch)', async () => {
+    const unknownShape = { onRequestStart() {}, onResponseStart() {}, onResponseData() {}, onResponseEnd() {}, onResponseError() {} };
+    const reached: object[] = [];
+    const original = slot[GLOBAL_DISPATCHER]!;
+    slot[GLOBAL_DISPATCHER] = {
+      dispatch(options, handler) {
+        if (handler !== unknownShape) return original.dispatch(options, handler);
+        reached.push(handler); // only if it came through unwrapped
+        return true;
+      },
+    };
+    stops.push(() => {
+      slot[GLOBAL_DISPATCHER] = original;
+    });
+    // A stand-in for a later fetch: it hands the dispatcher a handler of another shape, then answers through Node's own.
+    const future = replaceGlobalFetch((real) => (input, init) => {
+      const { dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: Dispatcher };
+      dispatcher?.dispatch({ path: '/', method: 'GET' }, unknownShape);
+      return real(input, rest);
+    });
+    const { session, upstream } = await warmSession({ fetch: future });
+    expect(reached).toEqual([unknownShape]);
+    upstream.faults.next('api', 'hang');
+    expect(await rejection(() => session.fetch(teletracker.resource))).toMatchObject({
+      code: 'TIMEOUT',
+      message: 'upstream request took longer than 300 ms',
+    });
+  });
+
   it('bounds a fetch of the app’s own by a signal from the first call', async () => {
     const realFetch = globalThis.fetch;
     const signals: (AbortSignal | null | undefined)[] = [];
