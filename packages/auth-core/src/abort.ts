@@ -45,7 +45,7 @@ export function deadline(ms: number, parent?: AbortSignal | null): Deadline {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException(`The operation timed out after ${ms} ms.`, 'TimeoutError'));
+    controller.abort(timeoutError(ms));
   }, ms);
   timer.unref();
   const onParentAbort = () => controller.abort(parent!.reason);
@@ -61,4 +61,9 @@ export function deadline(ms: number, parent?: AbortSignal | null): Deadline {
       parent?.removeEventListener('abort', onParentAbort);
     },
   };
+}
+
+/** What a time limit aborts with: the `TimeoutError` that `AbortSignal.timeout()` gives. */
+export function timeoutError(ms: number): DOMException {
+  return new DOMException(`The operation timed out after ${ms} ms.`, 'TimeoutError');
 }

@@ -13,7 +13,7 @@ const MAX_REDIRECTS = 20;
  * @param url An absolute URL on the protocol's origin.
  * @param init The caller's init (headers, body, signal, redirect...), reused as given.
  * @param authorization The headers `protocol.authorize` writes for `tokens` (see {@link AuthorizationHeaders}).
- * @param bound What bounds this try (see {@link RequestBound}): the signal to send with in place of `init.signal`, and the dispatcher, if one bounds it.
+ * @param bound What bounds this try (see {@link RequestBound}): the signal and dispatcher to send with, in place of `init.signal` and `init.dispatcher`.
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
@@ -25,8 +25,7 @@ export async function sendAuthorized(
   bound: BoundedSend,
   allowed: (origin: string) => boolean = () => true,
 ): Promise<Response> {
-  const { signal } = bound;
-  const dispatcher = bound.dispatcher ?? (init as { dispatcher?: unknown }).dispatcher;
+  const { signal, dispatcher } = bound;
   const follow = (init.redirect ?? 'follow') === 'follow';
   let current = url;
   let method = init.method ?? 'GET';

@@ -1,3 +1,4 @@
+import { deadline, timeoutError } from './abort.js';
 import { AuthError } from './errors.js';
 
 /**
@@ -34,10 +35,10 @@ function isDispatcher(value: unknown): value is Dispatcher {
  */
 const verdicts = new WeakMap<typeof globalThis.fetch, 'signal' | 'dispatcher'>();
 
-/** What each try is handed to send with: a signal to pass to `fetch`, and a dispatcher to pass with it, when one bounds the try. */
+/** What each try sends with, in place of the caller's `init.signal` and `init.dispatcher`. */
 export interface BoundedSend {
   signal: AbortSignal | null | undefined;
-  dispatcher: object | undefined;
+  dispatcher: unknown;
 }
 
 /**
@@ -75,44 +76,48 @@ export class RequestBound {
     const given = (init as { dispatcher?: unknown }).dispatcher;
     const target = this.#mode === 'signal' ? undefined : (given ?? (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]);
     // Before the process's first `fetch` there is no global dispatcher to wrap: a signal this time.
-    if (!isDispatcher(target)) return this.#withSignal(callerSignal, send);
-    const probing = this.#mode === 'probe';
-    const bounded = new BoundedTry(this.#timeoutMs, target, probing);
-    const signal = probing ? (callerSignal ? AbortSignal.any([callerSignal, bounded.signal!]) : bounded.signal) : callerSignal;
+    if (!isDispatcher(target)) return this.#withSignal(callerSignal, given, send);
+    const bounded = new BoundedTry(this.#timeoutMs, target);
+    // While probing, the signal bounds the try as well, in case this fetch never calls the dispatcher.
+    const backup = this.#mode === 'probe' ? deadline(this.#timeoutMs, callerSignal) : undefined;
     let answered = false;
     try {
-      const response = await send({ signal, dispatcher: bounded });
+      const response = await send({ signal: backup?.signal ?? callerSignal, dispatcher: bounded });
       answered = true;
       return response;
     } catch (error) {
-      if (bounded.timedOut && !callerSignal?.aborted) throw this.#timeout();
+      if ((bounded.timedOut || backup?.timedOut) && !callerSignal?.aborted) throw this.#timeout();
       throw error;
     } finally {
       bounded.clear();
-      if (probing && bounded.unknownHandler)
-        this.#decide('signal'); // a fetch whose handlers this module does not know
-      else if (probing && bounded.dispatched) this.#decide('dispatcher');
-      else if (probing && answered) this.#decide('signal'); // answered without calling it: this fetch ignores dispatchers
+      if (backup) {
+        backup.clear();
+        this.#settleProbe(bounded, answered);
+      }
     }
   }
 
-  #decide(mode: 'signal' | 'dispatcher'): void {
-    this.#mode = mode;
-    verdicts.set(this.#fetch, mode);
+  /** What a probing try showed: the dispatcher was called with handlers it knows, or the fetch went its own way. */
+  #settleProbe(bounded: BoundedTry, answered: boolean): void {
+    const verdict = bounded.unknownHandler ? 'signal' : bounded.dispatched ? 'dispatcher' : answered ? 'signal' : undefined;
+    if (verdict === undefined) return; // failed before sending anything: the next try probes again
+    this.#mode = verdict;
+    verdicts.set(this.#fetch, verdict);
   }
 
-  async #withSignal(callerSignal: AbortSignal | null | undefined, send: (bound: BoundedSend) => Promise<Response>): Promise<Response> {
-    const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(timeoutReason(this.#timeoutMs)), this.#timeoutMs);
-    timeout.unref();
-    const signal = callerSignal ? AbortSignal.any([callerSignal, timer.signal]) : timer.signal;
+  async #withSignal(
+    callerSignal: AbortSignal | null | undefined,
+    dispatcher: unknown,
+    send: (bound: BoundedSend) => Promise<Response>,
+  ): Promise<Response> {
+    const bound = deadline(this.#timeoutMs, callerSignal);
     try {
-      return await send({ signal, dispatcher: undefined });
+      return await send({ signal: bound.signal, dispatcher });
     } catch (error) {
-      if (timer.signal.aborted && !callerSignal?.aborted) throw this.#timeout();
+      if (bound.timedOut && !callerSignal?.aborted) throw this.#timeout();
       throw error;
     } finally {
-      clearTimeout(timeout);
+      bound.clear();
     }
   }
 
@@ -123,10 +128,6 @@ export class RequestBound {
   }
 }
 
-function timeoutReason(ms: number): DOMException {
-  return new DOMException(`The operation timed out after ${ms} ms.`, 'TimeoutError');
-}
-
 /** One try's bound, as the dispatcher its hops are sent through. */
 class BoundedTry implements Dispatcher {
   timedOut = false;
@@ -134,19 +135,14 @@ class BoundedTry implements Dispatcher {
   dispatched = false;
   /** Set when `fetch` handed over a handler of another shape than {@link DispatchHandler}: passed on unbounded. */
   unknownHandler = false;
-  /** Aborted with the bound, while probing whether the dispatcher is called. */
-  readonly signal: AbortSignal | undefined;
-  readonly #controller: AbortController | undefined;
   readonly #target: Dispatcher;
   readonly #timer: ReturnType<typeof setTimeout>;
   readonly #ms: number;
   #hop: BoundedHop | undefined;
 
-  constructor(ms: number, target: Dispatcher, withSignal: boolean) {
+  constructor(ms: number, target: Dispatcher) {
     this.#ms = ms;
     this.#target = target;
-    this.#controller = withSignal ? new AbortController() : undefined;
-    this.signal = this.#controller?.signal;
     this.#timer = setTimeout(() => this.#expire(), ms);
     this.#timer.unref();
   }
@@ -159,7 +155,7 @@ class BoundedTry implements Dispatcher {
       return this.#target.dispatch(options, handler);
     }
     if (this.timedOut) {
-      handler.onError(timeoutReason(this.#ms));
+      handler.onError(timeoutError(this.#ms));
       return true;
     }
     const hop = new BoundedHop(handler);
@@ -173,9 +169,7 @@ class BoundedTry implements Dispatcher {
 
   #expire(): void {
     this.timedOut = true;
-    const reason = timeoutReason(this.#ms);
-    this.#controller?.abort(reason);
-    this.#hop?.expire(reason);
+    this.#hop?.expire(timeoutError(this.#ms));
   }
 }
 

@@ -201,6 +201,21 @@ describe('requestTimeoutMs with a fetch that does not use dispatchers', () => {
     });
   });
 
+  it('bounds the very first call through such a fetch too, while it is still being probed', async () => {
+    const dropping = replaceGlobalFetch((real) => (input, init) => {
+      const { dispatcher: _dropped, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return real(input, rest);
+    });
+    const { keeper, upstream } = await setup('refreshToken', { requestTimeoutMs: 300, fetch: dropping });
+    const session = keeper.session('ada');
+    await session.login(ada);
+    upstream.faults.next('api', 'hang');
+    expect(await rejection(() => session.fetch(teletracker.resource))).toMatchObject({
+      code: 'TIMEOUT',
+      message: 'upstream request took longer than 300 ms',
+    });
+  });
+
   it('passes a handler of a shape it does not know on untouched, and keeps to the signal after it (a later undici’s fetch)', async () => {
     const unknownShape = { onRequestStart() {}, onResponseStart() {}, onResponseData() {}, onResponseEnd() {}, onResponseError() {} };
     const reached: object[] = [];
