@@ -36,6 +36,6 @@ export * from './protocols/index.js';
 export { Session } from './session.js';
 export { MAX_SESSION_KEY_LENGTH, type SessionKey } from './session-key.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
-export type { Lock, RecordVersion, SessionRecord, SessionStore } from './store/store.js';
+export type { Lock, RecordVersion, SessionRecord, SessionStore, StoreReadOptions } from './store/store.js';
 export type { TokenSet } from './tokens.js';
 export { checkToken, type ExpiryFacts, expiryFrom } from './tokens.js';

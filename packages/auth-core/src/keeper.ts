@@ -14,7 +14,7 @@ import { Renewals } from './renewal.js';
 import { RequestBound } from './request-bound.js';
 import { Session } from './session.js';
 import { checkSessionKey, type SessionKey } from './session-key.js';
-import type { SessionRecord, SessionStore } from './store/store.js';
+import type { SessionRecord, SessionStore, StoreReadOptions } from './store/store.js';
 import type { TokenSet } from './tokens.js';
 
 export interface LoginOptions {
@@ -159,7 +159,7 @@ export class TokenKeeper<Credentials = unknown> {
   #currentRecord(key: string, signal?: AbortSignal | null): SessionRecord | Promise<SessionRecord> {
     let found: ReturnType<SessionStore['get']>;
     try {
-      found = this.#context.options.store.get(key);
+      found = this.#context.options.store.get(key, CACHED_READ);
     } catch (error) {
       throw storeFailed(error);
     }
@@ -505,6 +505,12 @@ export class TokenKeeper<Credentials = unknown> {
     return checkSessionKey(sessionKey);
   }
 }
+
+/**
+ * The request path's read: it only sends the token it finds, so a store's near cache may answer
+ * it. Renewals, refreshes, switches and logouts read through `KeeperContext.read`, without it.
+ */
+const CACHED_READ: StoreReadOptions = Object.freeze({ cached: true });
 
 function originRefused(origin: string): AuthError {
   return new AuthError(

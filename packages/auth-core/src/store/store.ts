@@ -27,13 +27,27 @@ export interface RecordVersion {
   version: number;
 }
 
+/** How a store may answer a read. */
+export interface StoreReadOptions {
+  /**
+   * The caller can use an answer from a copy the store keeps in this process and drops when the
+   * shared record changes (a near cache), and so is up to a moment behind another instance's
+   * write. Only the request path says so: it sends the access token it is given, and a token
+   * replaced meanwhile comes back as the expiry signal, whose handling reads the store again.
+   * Every other read (before a renewal, a refresh, a switch or a logout) omits it and must see
+   * the shared record itself: it may present the refresh token it finds. A store without a
+   * near cache ignores it.
+   */
+  cached?: boolean;
+}
+
 /**
  * Where sessions live. `MemoryStore` is the default; `@tokenkeeper/redis` shares sessions
  * between instances. Methods may answer synchronously (the memory store does, which keeps
  * `session.token()` free of store promises) or with a promise.
  */
 export interface SessionStore {
-  get(key: string): SessionRecord | undefined | Promise<SessionRecord | undefined>;
+  get(key: string, options?: StoreReadOptions): SessionRecord | undefined | Promise<SessionRecord | undefined>;
   /**
    * Writes `record` when the stored one matches `expected` (`null`: write whatever is there)
    * and answers whether it wrote. `ttlMs` is how long the record is worth keeping.
