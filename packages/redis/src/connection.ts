@@ -138,15 +138,18 @@ export class RedisConnection {
 
   /** Lock releases, heard on a subscriber connection of their own (opened on first use, closed by `close()`). */
   get releaseSignals(): ReleaseSignals {
-    this.#signals ??= new ReleaseSignals(() => {
-      const { client } = this;
-      // Queued until connected: the subscriber is opened on demand, and each subscribe is bounded by its caller.
-      return client.isCluster
-        ? (client as Cluster).duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
-        : (client as Redis).duplicate({ enableOfflineQueue: true, lazyConnect: false });
-    }, this.commandTimeoutMs);
+    this.#signals ??= new ReleaseSignals(() => this.openSubscriber(), this.commandTimeoutMs);
     if (this.#closed) this.#signals.close();
     return this.#signals;
+  }
+
+  /** A new connection to the same Redis for pub/sub; its opener closes it. */
+  openSubscriber(): RedisClient {
+    const { client } = this;
+    // Queued until connected: a subscriber is opened on demand, and its users bound what they wait for.
+    return client.isCluster
+      ? (client as Cluster).duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+      : (client as Redis).duplicate({ enableOfflineQueue: true, lazyConnect: false });
   }
 
   /** Runs a Lua script on one key (its slot decides the Cluster node). */

@@ -1,7 +1,8 @@
-import { AuthError, type RecordVersion, type SessionRecord, type SessionStore } from '@tokenkeeper/auth-core';
+import { AuthError, type RecordVersion, type SessionRecord, type SessionStore, type StoreReadOptions } from '@tokenkeeper/auth-core';
 import { type EncryptionKey, randomKeyBytes, SessionCodec } from './codec.js';
 import { handled, type RedisClient, RedisConnection, type RedisConnectionOptions, script } from './connection.js';
 import { KeyNames } from './keys.js';
+import { NearCache, type NearCacheOptions } from './near-cache.js';
 import { SeenVersions } from './seen-versions.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
@@ -38,6 +39,18 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    * Default 10,000 (a few hundred bytes each); 0 turns the check off.
    */
   maxRememberedSessions?: number;
+  /**
+   * Keeps the records this instance reads in its own memory, so that a request's read of a
+   * session it read a moment ago makes no round trip to Redis. Every store write publishes the
+   * key it wrote, and a subscriber connection here drops that key at once; a record also ages
+   * out after `maxAgeMs` (default 5 s), which bounds how long one can stay stale if a message is
+   * missed. Only requests read from it: every read before a renewal, refresh, switch or logout
+   * asks Redis, so no refresh token is presented from a stale copy. A replaced or ended session's
+   * access token can thus be sent for up to a moment (normally a round trip; at worst
+   * `maxAgeMs`) after another instance replaced or ended it. Turn it on only once every instance
+   * runs a version whose writes publish (this one). Default `false`; `true` takes the defaults.
+   */
+  nearCache?: boolean | NearCacheOptions;
 }
 
 /** The defaults of the `RedisStore` options that are not connection options. */
@@ -66,7 +79,8 @@ export function sharedConnectionOf(store: unknown): SharedConnection | undefined
 
 /**
  * ARGV: '1' to compare ('0' writes whatever is there), expected loginId, expected version,
- * loginId, version, data, TTL ms (always a positive integer: no session is kept forever).
+ * loginId, version, data, TTL ms (always a positive integer: no session is kept forever), the
+ * writes channel (every write publishes its key there, for the instances' near caches).
  */
 const COMPARE_AND_SET = script(`
 if ARGV[1] == '1' then
@@ -75,13 +89,16 @@ if ARGV[1] == '1' then
 end
 redis.call('HSET', KEYS[1], 'loginId', ARGV[4], 'version', ARGV[5], 'data', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PUBLISH', ARGV[8], KEYS[1])
 return 1
 `);
 
-/** ARGV: the loginId the session must still belong to. */
-const DELETE_IF_LOGIN = script(`
-if redis.call('HGET', KEYS[1], 'loginId') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+/** ARGV: '1' to delete only if the session still belongs to loginId ('0' deletes whatever is there), loginId, the writes channel. */
+const DELETE = script(`
+if ARGV[1] == '1' and redis.call('HGET', KEYS[1], 'loginId') ~= ARGV[2] then return 0 end
+local deleted = redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[3], KEYS[1])
+return deleted
 `);
 
 /**
@@ -104,6 +121,9 @@ export class RedisStore implements SessionStore {
   readonly #names: KeyNames;
   readonly #maxTtlMs: number;
   readonly #seen: SeenVersions;
+  /** The channel every write publishes its key on. */
+  readonly #writes: string;
+  readonly #near: NearCache | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options must be an object');
@@ -130,6 +150,13 @@ export class RedisStore implements SessionStore {
     const nameSecret = keyNameSecret === undefined ? this.#codec.writeKey : randomKeyBytes('RedisStore: keyNameSecret', keyNameSecret);
     this.#connection = new RedisConnection('RedisStore', options);
     this.#names = new KeyNames(this.#connection.prefix, nameSecret);
+    this.#writes = `${this.#connection.prefix}:session-writes`;
+    const { nearCache = false } = options;
+    if (typeof nearCache !== 'boolean' && (typeof nearCache !== 'object' || nearCache === null)) {
+      throw new TypeError('RedisStore: nearCache must be true, false or { maxAgeMs, maxEntries }');
+    }
+    const connection = this.#connection;
+    this.#near = nearCache === false ? undefined : new NearCache('RedisStore', nearCache, () => connection.openSubscriber(), this.#writes);
     shared.set(this, { connection: this.#connection, names: this.#names });
   }
 
@@ -143,8 +170,33 @@ export class RedisStore implements SessionStore {
     return this.#names.session(sessionKey);
   }
 
-  get(key: string): Promise<SessionRecord | undefined> {
-    return handled(this.#get(key));
+  /**
+   * The session's record. With `{ cached: true }` (the request path's read) and a `nearCache`,
+   * a record this instance read a moment ago is answered at once, without a promise.
+   */
+  get(key: string): Promise<SessionRecord | undefined>;
+  get(key: string, options: StoreReadOptions | undefined): SessionRecord | undefined | Promise<SessionRecord | undefined>;
+  get(key: string, options?: StoreReadOptions): SessionRecord | undefined | Promise<SessionRecord | undefined> {
+    const redisKey = this.keyOf(key);
+    const near = this.#near;
+    if (near === undefined) return handled(this.#get(key, redisKey));
+    if (options?.cached === true) {
+      const kept = near.get(redisKey);
+      if (kept !== undefined) return kept;
+    }
+    const read = near.reading(redisKey);
+    return handled(
+      this.#get(key, redisKey).then(
+        (record) => {
+          near.keep(redisKey, read, record);
+          return record;
+        },
+        (error: unknown) => {
+          near.settle(redisKey, read);
+          throw error;
+        },
+      ),
+    );
   }
 
   set(key: string, record: SessionRecord, expected: RecordVersion | null, ttlMs: number): Promise<boolean> {
@@ -155,8 +207,7 @@ export class RedisStore implements SessionStore {
     return handled(this.#delete(key, expected));
   }
 
-  async #get(key: string): Promise<SessionRecord | undefined> {
-    const redisKey = this.keyOf(key);
+  async #get(key: string, redisKey: string): Promise<SessionRecord | undefined> {
     const seenBefore = this.#seen.before(key);
     const [loginId, version, data] = await this.#connection.call((client) => client.hmget(redisKey, 'loginId', 'version', 'data'));
     if (loginId == null && version == null && data == null) return undefined;
@@ -187,15 +238,21 @@ export class RedisStore implements SessionStore {
     const ttl = Math.min(this.#maxTtlMs, Math.max(1, Math.ceil(ttlMs)));
     const redisKey = this.keyOf(key);
     const data = this.#codec.encode(redisKey, record);
-    const written = await this.#connection.eval(COMPARE_AND_SET, redisKey, [
-      expected ? '1' : '0',
-      expected?.loginId ?? '',
-      expected ? String(expected.version) : '',
-      record.loginId,
-      String(record.version),
-      data,
-      String(ttl),
-    ]);
+    // Dropped before the write (a read in flight may answer the old record) and after it (one
+    // sent meanwhile may have run before it); the published key drops it on other instances.
+    this.#near?.invalidate(redisKey);
+    const written = await this.#connection
+      .eval(COMPARE_AND_SET, redisKey, [
+        expected ? '1' : '0',
+        expected?.loginId ?? '',
+        expected ? String(expected.version) : '',
+        record.loginId,
+        String(record.version),
+        data,
+        String(ttl),
+        this.#writes,
+      ])
+      .finally(() => this.#near?.invalidate(redisKey));
     if (written === 1) this.#seen.note(key, record.loginId, record.version);
     return written === 1;
   }
@@ -203,13 +260,16 @@ export class RedisStore implements SessionStore {
   async #delete(key: string, expected?: Pick<RecordVersion, 'loginId'>): Promise<void> {
     const redisKey = this.keyOf(key);
     this.#codec.forget(redisKey);
-    if (expected) await this.#connection.eval(DELETE_IF_LOGIN, redisKey, [expected.loginId]);
-    else await this.#connection.call((client) => client.del(redisKey));
+    this.#near?.invalidate(redisKey);
+    await this.#connection
+      .eval(DELETE, redisKey, [expected ? '1' : '0', expected?.loginId ?? '', this.#writes])
+      .finally(() => this.#near?.invalidate(redisKey));
     this.#seen.ended(key, expected?.loginId);
   }
 
   /** Closes the connection if the store created it (from `url`/`redis`); a `client` passed in stays open. */
   close(): Promise<void> {
+    this.#near?.close();
     return this.#connection.close();
   }
 }

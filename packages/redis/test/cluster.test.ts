@@ -81,6 +81,36 @@ describe('RedisStore and RedisLock on a real Redis Cluster', () => {
     expect((await commandCalls(master, 'set')) - attemptsBefore).toBe(3);
   });
 
+  it("drop a near cache's copies on every instance when any master takes a write, and serve copies without a round trip meanwhile", async () => {
+    const prefix = uniquePrefix();
+    const encryptionKey = randomBytes(32);
+    const near = { maxAgeMs: 600_000 };
+    const here = new RedisStore({ client: clusterClient(), prefix, encryptionKey, nearCache: near });
+    const elsewhere = new RedisStore({ client: clusterClient(), prefix, encryptionKey, nearCache: near });
+    onCleanup(() => Promise.all([here.close(), elsewhere.close()]));
+    const keys = ['user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6'];
+    // Six sessions over the three masters: the writes publish on whichever master holds the key.
+    expect(
+      new Set(await Promise.all(keys.map(async (key) => (await cluster.roles(await cluster.slotOf(here.keyOf(key)))).master.port))).size,
+    ).toBeGreaterThan(1);
+    for (const key of keys) await elsewhere.set(key, record(), null, HOUR_MS);
+    const copy = (store: RedisStore, key: string) => {
+      const answer = store.get(key, { cached: true });
+      return typeof (answer as { then?: unknown } | undefined)?.then === 'function' ? undefined : (answer as SessionRecord | undefined);
+    };
+    for (const key of keys) {
+      await eventually(async () => {
+        await here.get(key);
+        return copy(here, key) !== undefined;
+      });
+    }
+    for (const key of keys) {
+      expect(await elsewhere.set(key, record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(true);
+    }
+    for (const key of keys) await eventually(() => copy(here, key)?.version !== 1);
+    for (const key of keys) expect(await here.get(key, { cached: true })).toMatchObject({ version: 2 });
+  });
+
   it('spread sessions over the masters: keys of different sessions land in different slots', async () => {
     const store = new RedisStore({ client: clusterClient(), prefix: uniquePrefix(), encryptionKey: randomBytes(32) });
     const slots = new Set(await Promise.all(Array.from({ length: 20 }, (_, index) => cluster.slotOf(store.keyOf(`user-${index}`)))));

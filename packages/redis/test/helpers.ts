@@ -92,7 +92,7 @@ export async function commandCalls(nodes: { host: string; port: number }[], comm
 /** What one app instance of {@link instancesOnRedis} changes: how its store connects, and its keeper's options. */
 export interface InstanceOverrides {
   /** Store options over the shared ones; a `url` (a proxy's) or a `client` (a Cluster) replaces the shared URL. */
-  store?: Partial<Pick<RedisStoreOptions, 'url' | 'client' | 'commandTimeoutMs'>>;
+  store?: Partial<Pick<RedisStoreOptions, 'url' | 'client' | 'commandTimeoutMs' | 'nearCache' | 'redis'>>;
   keeper?: Partial<Omit<TokenKeeperOptions<unknown>, 'protocol' | 'store' | 'lock'>>;
 }
 

@@ -20,6 +20,16 @@ export interface TcpProxy {
   readonly connections: number;
   cut(mode?: CutMode): void;
   heal(): void;
+  /** The local port of each connection's target side, in the order opened: what the target sees as the client's port. */
+  readonly targetSidePorts: readonly (number | undefined)[];
+  /**
+   * Holds what the target sends on the `index`-th connection (0 is the first one opened) until
+   * {@link deliver}: the connection stays open and the client's writes still go through, but
+   * the answers and messages wait, as on a congested link.
+   */
+  delay(index: number): void;
+  /** Lets through, in order, what {@link delay} held on the `index`-th connection, and everything after it. */
+  deliver(index: number): void;
   close(): Promise<void>;
 }
 
@@ -28,10 +38,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const held = new Set<Socket>();
   let cut: CutMode | undefined;
   let connections = 0;
+  /** Each connection's target side and client side, in the order they were opened. */
+  const pairs: { upstream: Socket; client: Socket }[] = [];
 
   const pipeThrough = (client: Socket) => {
     const upstream = tcpConnect(target.port, target.host);
     connections++;
+    pairs.push({ upstream, client });
     live.add(client);
     live.add(upstream);
     const drop = () => {
@@ -71,6 +84,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     get connections() {
       return connections;
     },
+    get targetSidePorts() {
+      return pairs.map(({ upstream }) => upstream.localPort);
+    },
     cut(mode = 'blackhole') {
       cut = mode;
       for (const socket of live) socket.resetAndDestroy();
@@ -82,6 +98,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         held.delete(client);
         if (!client.destroyed) pipeThrough(client);
       }
+    },
+    delay(index) {
+      const pair = pairs[index];
+      if (!pair) throw new Error(`no connection ${index} (${pairs.length} opened)`);
+      pair.upstream.unpipe(pair.client);
+      pair.upstream.pause();
+    },
+    deliver(index) {
+      const pair = pairs[index];
+      if (!pair) throw new Error(`no connection ${index} (${pairs.length} opened)`);
+      pair.upstream.pipe(pair.client);
+      pair.upstream.resume();
     },
     async close() {
       for (const socket of [...live, ...held]) socket.destroy();
