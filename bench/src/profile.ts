@@ -2,7 +2,7 @@
  * CPU profiles of the hot paths, summarized as "where tokenkeeper's time goes, µs per request"
  * (see `cpu-profile.ts` for how samples are charged). Not part of `pnpm bench`:
  *
- *   node bench/dist/profile.js express-baseline express-sessionKey express-cookie express-token express-redis
+ *   node bench/dist/profile.js express-baseline express-sessionKey express-cookie express-token express-redis express-redisNear
  *   node bench/dist/profile.js fetch axios
  *
  * An `<framework>-<variant>` target profiles scenario 2's app process (`server-host.ts`, through
@@ -56,7 +56,7 @@ const upstream = await startUpstream({ protocol: 'refreshToken' });
 try {
   const apps = targets.filter((target) => target.includes('-'));
   if (apps.length > 0) {
-    const redis = apps.some((target) => target.endsWith('-redis')) ? await startRedis() : undefined;
+    const redis = apps.some((target) => target.includes('-redis')) ? await startRedis() : undefined;
     const host = await startChild<ServerHostReady>('server-host', redis ? [upstream.url, redis.url] : [upstream.url]);
     try {
       for (const target of apps as AppName[]) {

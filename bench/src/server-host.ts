@@ -31,7 +31,7 @@ import Koa from 'koa';
 import { serveParent } from './child.js';
 import { ADA } from './upstream.js';
 
-export type Variant = 'baseline' | 'bounded' | 'middleware' | 'sessionKey' | 'cookie' | 'token' | 'redis';
+export type Variant = 'baseline' | 'bounded' | 'middleware' | 'sessionKey' | 'cookie' | 'token' | 'redis' | 'redisNear';
 export type Framework = 'express' | 'koa' | 'fastify';
 export type AppName = `${Framework}-${Variant}`;
 
@@ -49,17 +49,16 @@ const cookieOptions = { secret: 'a bench-only cookie secret, 32+ characters long
 const keeper = new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }) });
 await keeper.session(USER).login(ADA);
 
-// argv[3], when given: a Redis for the `express-redis` app, whose keeper shares sessions there.
+// argv[3], when given: a Redis for the `express-redis` apps, whose keepers share sessions there
+// (`express-redisNear` with the store's near cache, under a prefix of its own).
 const redisUrl = process.argv[3];
-const redisStore = redisUrl ? new RedisStore({ url: redisUrl, encryptionKey: randomBytes(32) }) : undefined;
-const redisKeeper = redisStore
-  ? new TokenKeeper({
-      protocol: refreshToken({ baseUrl: upstreamUrl }),
-      store: redisStore,
-      lock: new RedisLock({ store: redisStore }),
-    })
-  : undefined;
-await redisKeeper?.session(USER).login(ADA);
+const onRedis = (near: boolean) => {
+  if (!redisUrl) return undefined;
+  const store = new RedisStore({ url: redisUrl, encryptionKey: randomBytes(32), prefix: near ? 'tk-near' : 'tk', nearCache: near });
+  return { store, keeper: new TokenKeeper({ protocol: refreshToken({ baseUrl: upstreamUrl }), store, lock: new RedisLock({ store }) }) };
+};
+const redisApps = { redis: onRedis(false), redisNear: onRedis(true) };
+for (const app of Object.values(redisApps)) await app?.keeper.session(USER).login(ADA);
 const login = await fetch(`${upstreamUrl}/auth/login`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -103,7 +102,8 @@ function expressApp(variant: Variant) {
     app.use(((error, _req, _res, next) => next(error)) as express.ErrorRequestHandler);
     return app;
   }
-  if (variant === 'redis') app.use(expressTokenKeeper({ keeper: redisKeeper!, sessionKey: () => USER }));
+  if (variant === 'redis' || variant === 'redisNear')
+    app.use(expressTokenKeeper({ keeper: redisApps[variant]!.keeper, sessionKey: () => USER }));
   else app.use(expressTokenKeeper(variant === 'cookie' ? { keeper, cookie: cookieOptions } : { keeper, sessionKey: () => USER }));
   app.post('/login', async (req, res) => {
     res.json(await req.upstream.login(ADA));
@@ -206,7 +206,7 @@ for (const variant of ['baseline', 'bounded', 'middleware', 'sessionKey', 'cooki
   servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
   servers.set(`fastify-${variant}`, await fastifyApp(variant));
 }
-if (redisKeeper) servers.set('express-redis', createServer(expressApp('redis')));
+if (redisUrl) for (const variant of ['redis', 'redisNear'] as const) servers.set(`express-${variant}`, createServer(expressApp(variant)));
 const ports = {} as Record<AppName, number>;
 for (const [name, server] of servers) ports[name] = await listen(server);
 const ready: ServerHostReady = {
@@ -247,6 +247,8 @@ serveParent(ready, { cpuMicros, profileStart, profileStop }, async () => {
     server.close();
   }
   await keeper.close();
-  await redisKeeper?.close();
-  await redisStore?.close();
+  for (const app of Object.values(redisApps)) {
+    await app?.keeper.close();
+    await app?.store.close();
+  }
 });

@@ -71,7 +71,11 @@ export async function benchServers(): Promise<void> {
         'tokenkeeper, sessionKey': target('sessionKey'),
         'tokenkeeper, signed cookie': target('cookie'),
         'tokenkeeper, token() + own fetch': target('token'),
-        ...(framework === 'express' && host.ready.ports['express-redis'] && { 'tokenkeeper, sessionKey, Redis store': target('redis') }),
+        ...(framework === 'express' &&
+          host.ready.ports['express-redis'] && {
+            'tokenkeeper, sessionKey, Redis store': target('redis'),
+            'tokenkeeper, sessionKey, Redis store, near cache': target('redisNear'),
+          }),
       };
       for (const { url, headers } of Object.values(variants)) await load(appCpuMicros, url, headers, true);
       const runs = await alternate(
@@ -110,13 +114,17 @@ export async function benchServers(): Promise<void> {
           framework === 'fastify' ? 'app CPU ≤ 102%' : '≥ 97%', // issue 15 set Fastify's target as app CPU
         );
       }
-      const redisRuns = runs['tokenkeeper, sessionKey, Redis store'];
-      if (redisRuns) {
+      for (const [name, label] of [
+        ['tokenkeeper, sessionKey, Redis store', 'Redis store'],
+        ['tokenkeeper, sessionKey, Redis store, near cache', 'Redis store with near cache'],
+      ] as const) {
+        const redisRuns = runs[name];
+        if (!redisRuns) continue;
         const memory = runs['tokenkeeper, sessionKey']!;
         const ratio = median(redisRuns.map((run, round) => run.requestsPerSecond / memory[round]!.requestsPerSecond));
         addSummary(
           '4 Redis store',
-          'express route, Redis store vs memory store: req/s',
+          `express route, ${label} vs memory store: req/s`,
           percent(ratio, 1),
           'same route on the memory store, same run',
           '',
