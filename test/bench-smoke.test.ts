@@ -19,6 +19,7 @@ describe('benchmarks', () => {
     expect(stdout).toMatch(/session\.fetch vs fetch over loopback\s+\d+/);
     expect(stdout).toMatch(/one request, CPU of the calling process/);
     expect(stdout).toMatch(/session\.fetch\s+\d+\.\d\s+\d+\.\d+x/);
+    expect(stdout).toMatch(/axios with the tokenkeeper interceptor\s+\d+\.\d\s+\d+\.\d+x/);
     // issue 2's herd on a manual clock
     expect(stdout).toMatch(/herd: 100 concurrent session\.fetch on an expired session/);
     expect(stdout).toMatch(/upstream refreshes per round\s+1\.00/);
