@@ -17,7 +17,7 @@ const LABEL = 'tokenkeeper redis key names v1';
 /** Without a secret, names are a plain hash: no id in sight, but a guessable id can be confirmed. */
 const UNKEYED = createHash('sha256').update(LABEL).digest();
 
-/** How many session keys' tags {@link KeyNames} keeps before it starts again. */
+/** How many session keys' names {@link KeyNames} keeps before it starts again. */
 const MAX_TAGS = 10_000;
 
 /** Names the Redis keys of sessions: `prefix:{tag}:session` and `prefix:{tag}:lock`. */
@@ -25,8 +25,11 @@ export class KeyNames {
   readonly prefix: string;
   readonly keyed: boolean;
   readonly #key: Buffer;
-  /** Tags already computed: every request names its session's key, and an HMAC per request is most of a read's CPU. */
-  readonly #tags = new Map<string, string>();
+  /**
+   * Names already computed: every request names its session's key, and an HMAC per request is
+   * most of a read's CPU. The same string each time also keeps its hash for the maps it keys.
+   */
+  readonly #names = new Map<string, { session: string; lock: string }>();
 
   /** `secret`: 32 random bytes; names are HMAC-SHA-256 under a key derived from it. */
   constructor(prefix: string, secret: Buffer | undefined) {
@@ -37,21 +40,26 @@ export class KeyNames {
   }
 
   /** The hash tag of a session key: 128 bits of HMAC, base64url (never a brace). */
-  tagOf(sessionKey: string): string {
-    let tag = this.#tags.get(sessionKey);
-    if (tag === undefined) {
-      tag = createHmac('sha256', this.#key).update(sessionKey, 'utf8').digest().subarray(0, 16).toString('base64url');
-      if (this.#tags.size >= MAX_TAGS) this.#tags.clear();
-      this.#tags.set(sessionKey, tag);
-    }
-    return tag;
+  #tagOf(sessionKey: string): string {
+    return createHmac('sha256', this.#key).update(sessionKey, 'utf8').digest().subarray(0, 16).toString('base64url');
   }
 
   session(sessionKey: string): string {
-    return `${this.prefix}:{${this.tagOf(sessionKey)}}:session`;
+    return this.#namesOf(sessionKey).session;
   }
 
   lock(sessionKey: string): string {
-    return `${this.prefix}:{${this.tagOf(sessionKey)}}:lock`;
+    return this.#namesOf(sessionKey).lock;
+  }
+
+  #namesOf(sessionKey: string): { session: string; lock: string } {
+    let names = this.#names.get(sessionKey);
+    if (names === undefined) {
+      const tag = this.#tagOf(sessionKey);
+      names = { session: `${this.prefix}:{${tag}}:session`, lock: `${this.prefix}:{${tag}}:lock` };
+      if (this.#names.size >= MAX_TAGS) this.#names.clear();
+      this.#names.set(sessionKey, names);
+    }
+    return names;
   }
 }
