@@ -130,8 +130,10 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
       const token = await keeper.token(key, { signal });
       let outcome = await send(adapter, config, url, token);
       const answer = outcome.response;
-      if (answer && config.tokenKeeper?.retry !== false) {
-        const retryToken = await keeper.retryTokenFor(key, token, upstreamAnswer(answer), { signal });
+      // Checked here as well as in retryTokenFor, so that an answer that is no expiry signal (nearly all) costs no await.
+      const seen = answer && config.tokenKeeper?.retry !== false ? upstreamAnswer(answer) : undefined;
+      if (answer && seen && protocol.isExpirySignal(seen)) {
+        const retryToken = await keeper.retryTokenFor(key, token, seen, { signal });
         if (retryToken !== undefined) {
           discard(answer);
           outcome = await send(adapter, config, url, retryToken);
@@ -225,14 +227,27 @@ function stripAfterLeaving(
   };
 }
 
-/** What core's expiry check reads; the headers are copied only if the protocol asks for them. */
-function upstreamAnswer(response: AxiosResponse) {
-  return {
-    status: response.status,
-    get headers() {
-      return toHeaders(response.headers);
-    },
-  };
+/**
+ * What core's expiry check reads; the headers are copied only if the protocol asks for them. A
+ * class, so the getter lives on its prototype: an object literal with a getter costs a new
+ * accessor and a slow object on every response.
+ */
+class UpstreamAnswerOf {
+  readonly status: number;
+  readonly #response: AxiosResponse;
+
+  constructor(response: AxiosResponse) {
+    this.status = response.status;
+    this.#response = response;
+  }
+
+  get headers(): Headers {
+    return toHeaders(this.#response.headers);
+  }
+}
+
+function upstreamAnswer(response: AxiosResponse): UpstreamAnswerOf {
+  return new UpstreamAnswerOf(response);
 }
 
 /**
