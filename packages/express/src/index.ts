@@ -56,7 +56,11 @@ export type TokenKeeperMiddlewareOptions = SessionSourceOptions<Request, Registe
 export function tokenKeeper(options: TokenKeeperMiddlewareOptions): RequestHandler {
   const source = new SessionSource<Request, RegisteredCredentials>(options, { adapter: 'tokenKeeper', request: 'request' });
   return (req, res, next) => {
-    req.upstream = source.sessionFor(req, req.headers.cookie, (header) => void res.append('set-cookie', header));
+    req.upstream = source.sessionFor(
+      req,
+      source.usesCookie ? req.headers.cookie : undefined,
+      (header) => void res.append('set-cookie', header),
+    );
     next();
   };
 }

@@ -62,7 +62,11 @@ const plugin: FastifyPluginAsync<TokenKeeperPluginOptions> = async (fastify, opt
   }
   fastify.decorateRequest('upstream', null as unknown as UpstreamSession);
   fastify.addHook('onRequest', (request, reply, next) => {
-    request.upstream = source.sessionFor(request, request.headers.cookie, (header) => void reply.header('set-cookie', header));
+    request.upstream = source.sessionFor(
+      request,
+      source.usesCookie ? request.headers.cookie : undefined,
+      (header) => void reply.header('set-cookie', header),
+    );
     next();
   });
   if (options.errorHandler !== false) fastify.setErrorHandler(tokenKeeperErrorHandler);

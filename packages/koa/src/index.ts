@@ -59,7 +59,9 @@ export type TokenKeeperMiddlewareOptions = SessionSourceOptions<Context, Registe
 export function tokenKeeper(options: TokenKeeperMiddlewareOptions): Middleware {
   const source = new SessionSource<Context, RegisteredCredentials>(options, { adapter: 'tokenKeeper', request: 'context' });
   return async (ctx, next) => {
-    ctx.state.upstream = source.sessionFor(ctx, ctx.headers.cookie, (header) => ctx.append('set-cookie', header));
+    ctx.state.upstream = source.sessionFor(ctx, source.usesCookie ? ctx.headers.cookie : undefined, (header) =>
+      ctx.append('set-cookie', header),
+    );
     try {
       await next();
     } catch (error) {

@@ -33,7 +33,7 @@ export class UpstreamSessions {
    * `reply` is the platform's response object, when it is Fastify's: cookies go through it.
    */
   build(request: UpstreamRequest, response: ServerResponse, reply?: unknown): RequestSession<any> {
-    return this.#source.sessionFor(request, request.headers.cookie, setCookieOn(response, reply));
+    return this.#source.sessionFor(request, this.#source.usesCookie ? request.headers.cookie : undefined, setCookieOn(response, reply));
   }
 
   /** Hands `request` to these sessions; its session is built only when first used. */

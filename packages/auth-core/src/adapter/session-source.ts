@@ -24,10 +24,16 @@ export interface SessionSourceOptions<Request, Keeper extends TokenKeeper<any> =
  *
  * @example
  * const source = new SessionSource(options, { adapter: 'tokenKeeper', request: 'request' });
- * req.upstream = source.sessionFor(req, req.headers.cookie, (header) => res.append('set-cookie', header));
+ * const cookie = source.usesCookie ? req.headers.cookie : undefined;
+ * req.upstream = source.sessionFor(req, cookie, (header) => res.append('set-cookie', header));
  */
 export class SessionSource<Request, Credentials = unknown> {
   readonly keeper: TokenKeeper<Credentials>;
+  /**
+   * Whether sessions come from the built-in cookie. An adapter reads the `Cookie` header only
+   * then: Node builds `req.headers` on first use, which costs a route that never reads it.
+   */
+  readonly usesCookie: boolean;
   readonly #sessionKey: ((request: Request) => unknown) | undefined;
   readonly #cookie: SessionCookie | undefined;
 
@@ -45,6 +51,7 @@ export class SessionSource<Request, Credentials = unknown> {
     this.keeper = options.keeper;
     this.#sessionKey = options.sessionKey;
     this.#cookie = options.sessionKey ? undefined : new SessionCookie(options.cookie!);
+    this.usesCookie = this.#cookie !== undefined;
   }
 
   /** The session of one request. Does no I/O; an async key is awaited by the session itself. */
