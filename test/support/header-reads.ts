@@ -1,4 +1,5 @@
-import { IncomingMessage } from 'node:http';
+import { createServer, IncomingMessage, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 // Node builds `req.headers` in a getter on first use (20, 22 and 24 alike): counting its calls
 // shows whether an adapter made Node build them for a request.
@@ -19,4 +20,21 @@ export function countHeaderReads(req: IncomingMessage): () => number {
     },
   });
   return () => reads;
+}
+
+/**
+ * Serves one `GET /reads` (with a `Cookie` header) through `listener` on a loopback port, and
+ * answers the `reads` count of its JSON answer; the server is closed afterwards.
+ */
+export async function readsReported(listener: RequestListener): Promise<number> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const answer = await fetch(`http://127.0.0.1:${port}/reads`, { headers: { cookie: 'other=1' } });
+    return ((await answer.json()) as { reads: number }).reads;
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }

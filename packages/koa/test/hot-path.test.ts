@@ -1,14 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import Koa from 'koa';
-import { afterEach, describe, expect, it } from 'vitest';
-import { countHeaderReads } from '../../../test/support/header-reads.js';
+import { describe, expect, it } from 'vitest';
+import { countHeaderReads, readsReported } from '../../../test/support/header-reads.js';
 import { type TokenKeeperMiddlewareOptions, tokenKeeper } from '../src/index.js';
-
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
 
 /** How often the middleware read the request's headers (which Node builds on first use) before the route ran. */
 async function headerReadsBy(options: Omit<TokenKeeperMiddlewareOptions, 'keeper'>): Promise<number> {
@@ -23,15 +17,11 @@ async function headerReadsBy(options: Omit<TokenKeeperMiddlewareOptions, 'keeper
   app.use((ctx) => {
     ctx.body = { reads: reads() };
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  closers.push(async () => {
-    await new Promise((resolve) => server.close(resolve));
+  try {
+    return await readsReported(app.callback());
+  } finally {
     await keeper.close();
-  });
-  const { port } = server.address() as AddressInfo;
-  const answer = await fetch(`http://127.0.0.1:${port}/reads`, { headers: { cookie: 'other=1' } });
-  return ((await answer.json()) as { reads: number }).reads;
+  }
 }
 
 describe('tokenKeeper() on the hot path', () => {

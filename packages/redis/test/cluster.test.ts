@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord, SessionState, TokenKeeper } from '@tokenkeeper/auth-core';
+import type { SessionState, TokenKeeper } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createKeeper } from '../../../docs/snippets/redis/cluster.js';
 import { createRedisCluster, RedisLock, RedisStore } from '../src/index.js';
-import { commandCalls, eventually, fileCluster, instancesOnRedis, onCleanup, rejection, uniquePrefix } from './helpers.js';
+import {
+  commandCalls,
+  eventually,
+  fileCluster,
+  instancesOnRedis,
+  keptCopy,
+  onCleanup,
+  rejection,
+  sessionRecord,
+  uniquePrefix,
+} from './helpers.js';
 import type { RedisCluster } from './redis-cluster.js';
 import { startWorkers, sumTallies, type Tally, type WorkerConfig } from './workers.js';
 
@@ -24,17 +34,6 @@ function clusterClient() {
   client.on('error', () => {});
   onCleanup(() => client.quit().catch(() => {}));
   return client;
-}
-
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  return {
-    tokens: { accessToken: `access-${randomBytes(8).toString('hex')}`, expiresAt: now + HOUR_MS, issuedAt: now },
-    version: 1,
-    loginId: 'login-a',
-    service: false,
-    ...overrides,
-  };
 }
 
 describe('RedisStore and RedisLock on a real Redis Cluster', () => {
@@ -57,9 +56,9 @@ describe('RedisStore and RedisLock on a real Redis Cluster', () => {
     const lock = new RedisLock({ store });
     for (const key of ['user-1', 'ada@example.test', 'a}b{c']) {
       expect(await cluster.slotOf(store.keyOf(key))).toBe(await cluster.slotOf(lock.keyOf(key)));
-      const written = record();
+      const written = sessionRecord();
       expect(await store.set(key, written, null, HOUR_MS)).toBe(true);
-      expect(await store.set(key, record({ version: 2 }), { loginId: 'login-a', version: 7 }, HOUR_MS)).toBe(false);
+      expect(await store.set(key, sessionRecord({ version: 2 }), { loginId: 'login-a', version: 7 }, HOUR_MS)).toBe(false);
       expect(await store.get(key)).toEqual(written);
       const release = await lock.acquire(key, { ttlMs: 10_000, waitMs: 0 });
       expect(await rejection(() => lock.acquire(key, { ttlMs: 10_000, waitMs: 50 }))).toMatchObject({ code: 'TIMEOUT' });
@@ -93,21 +92,17 @@ describe('RedisStore and RedisLock on a real Redis Cluster', () => {
     expect(
       new Set(await Promise.all(keys.map(async (key) => (await cluster.roles(await cluster.slotOf(here.keyOf(key)))).master.port))).size,
     ).toBeGreaterThan(1);
-    for (const key of keys) await elsewhere.set(key, record(), null, HOUR_MS);
-    const copy = (store: RedisStore, key: string) => {
-      const answer = store.get(key, { cached: true });
-      return typeof (answer as { then?: unknown } | undefined)?.then === 'function' ? undefined : (answer as SessionRecord | undefined);
-    };
+    for (const key of keys) await elsewhere.set(key, sessionRecord(), null, HOUR_MS);
     for (const key of keys) {
       await eventually(async () => {
         await here.get(key);
-        return copy(here, key) !== undefined;
+        return keptCopy(here, key) !== undefined;
       });
     }
     for (const key of keys) {
-      expect(await elsewhere.set(key, record({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(true);
+      expect(await elsewhere.set(key, sessionRecord({ version: 2 }), { loginId: 'login-a', version: 1 }, HOUR_MS)).toBe(true);
     }
-    for (const key of keys) await eventually(() => copy(here, key)?.version !== 1);
+    for (const key of keys) await eventually(() => keptCopy(here, key)?.version !== 1);
     for (const key of keys) expect(await here.get(key, { cached: true })).toMatchObject({ version: 2 });
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { basicAuth, refreshToken, TokenKeeper, type TokenKeeperOptions } from '@tokenkeeper/auth-core';
+import { basicAuth, refreshToken, type SessionRecord, TokenKeeper, type TokenKeeperOptions } from '@tokenkeeper/auth-core';
 import { startFakeUpstream } from '@tokenkeeper/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject } from 'vitest';
@@ -123,4 +123,22 @@ export async function instancesOnRedis<Name extends 'refreshToken' | 'basicAuth'
     return { keeper, store };
   };
   return { upstream, instance };
+}
+
+/** A session record of one login (`login-a`, version 1) with a fresh random access token for an hour. */
+export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    tokens: { accessToken: `access-${randomBytes(12).toString('hex')}`, expiresAt: now + 3_600_000, issuedAt: now },
+    version: 1,
+    loginId: 'login-a',
+    service: false,
+    ...overrides,
+  };
+}
+
+/** A request's read of `key` (`{ cached: true }`): the near cache's copy, or undefined when the store asks Redis. */
+export function keptCopy(store: RedisStore, key: string): SessionRecord | undefined {
+  const answer = store.get(key, { cached: true });
+  return typeof (answer as { then?: unknown } | undefined)?.then === 'function' ? undefined : (answer as SessionRecord | undefined);
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionRecord } from '@tokenkeeper/auth-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../src/index.js';
-import { instancesOnRedis, onCleanup, rawRedis, rejection, sharedRedisUrl, uniquePrefix } from './helpers.js';
+import { instancesOnRedis, onCleanup, rawRedis, rejection, sessionRecord, sharedRedisUrl, uniquePrefix } from './helpers.js';
 
 // A store opens each session's sealed data once per version and names each session key once,
 // not once per request: what it remembers must never be read in place of what Redis holds.
@@ -21,22 +20,11 @@ function store(prefix = uniquePrefix()): RedisStore {
   return created;
 }
 
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  return {
-    tokens: { accessToken: `access-${randomBytes(12).toString('hex')}`, expiresAt: now + HOUR_MS, issuedAt: now },
-    version: 1,
-    loginId: 'login-a',
-    service: false,
-    ...overrides,
-  };
-}
-
 describe('RedisStore reads on the hot path', () => {
   it('refuses sealed data moved from one session to another, also after both were read', async () => {
     const sessions = store();
-    await sessions.set('mallory', record(), null, HOUR_MS);
-    await sessions.set('victim', record(), null, HOUR_MS);
+    await sessions.set('mallory', sessionRecord(), null, HOUR_MS);
+    await sessions.set('victim', sessionRecord(), null, HOUR_MS);
     await sessions.get('mallory');
     await sessions.get('victim');
     const raw = rawRedis(url);
@@ -50,7 +38,7 @@ describe('RedisStore reads on the hot path', () => {
 
   it('refuses a session whose login id was changed in Redis after it was read, though its sealed data is unchanged', async () => {
     const sessions = store();
-    await sessions.set('victim', record(), null, HOUR_MS);
+    await sessions.set('victim', sessionRecord(), null, HOUR_MS);
     await sessions.get('victim');
     await rawRedis(url).hset(sessions.keyOf('victim'), 'loginId', 'login-b');
     const refused = await rejection(() => sessions.get('victim'));
@@ -64,10 +52,10 @@ describe('RedisStore reads on the hot path', () => {
     const prefix = uniquePrefix();
     const here = store(prefix);
     const elsewhere = store(prefix);
-    const first = record();
+    const first = sessionRecord();
     await here.set('user-1', first, null, HOUR_MS);
     expect(await here.get('user-1')).toEqual(first);
-    const second = record({ version: 2 });
+    const second = sessionRecord({ version: 2 });
     expect(await elsewhere.set('user-1', second, { loginId: first.loginId, version: 1 }, HOUR_MS)).toBe(true);
     expect(await here.get('user-1')).toEqual(second);
     expect(await here.get('user-1')).toEqual(second);

@@ -3,7 +3,17 @@ import type { SessionRecord } from '@tokenkeeper/auth-core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index.js';
-import { commandCalls, eventually, instancesOnRedis, onCleanup, rawRedis, rejection, uniquePrefix } from './helpers.js';
+import {
+  commandCalls,
+  eventually,
+  instancesOnRedis,
+  keptCopy,
+  onCleanup,
+  rawRedis,
+  rejection,
+  sessionRecord,
+  uniquePrefix,
+} from './helpers.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -26,33 +36,12 @@ function store(options: Partial<RedisStoreOptions> & { prefix: string }): RedisS
   return created;
 }
 
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  return {
-    tokens: { accessToken: `access-${randomBytes(12).toString('hex')}`, expiresAt: now + HOUR_MS, issuedAt: now },
-    version: 1,
-    loginId: 'login-a',
-    service: false,
-    ...overrides,
-  };
-}
-
-function isPromise(value: unknown): value is Promise<unknown> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
-}
-
-/** A request's read: what the near cache answers at once, or undefined when it asks Redis. */
-function kept(sessions: RedisStore, key: string): SessionRecord | undefined {
-  const answer = sessions.get(key, { cached: true });
-  return isPromise(answer) ? undefined : answer;
-}
-
 /** Reads `key` until the store keeps it (its subscription is confirmed), and answers the kept record. */
 async function keepOnceLive(sessions: RedisStore, key: string): Promise<SessionRecord> {
   let copy: SessionRecord | undefined;
   await eventually(async () => {
     await sessions.get(key);
-    copy = kept(sessions, key);
+    copy = keptCopy(sessions, key);
     return copy !== undefined;
   });
   return copy!;
@@ -63,25 +52,25 @@ const HMGET = () => commandCalls([{ host: '127.0.0.1', port: server.port }], 'hm
 describe('RedisStore nearCache', () => {
   it("answers a request's read of a session it read a moment ago at once, without asking Redis", async () => {
     const sessions = store({ prefix: uniquePrefix(), nearCache: NEVER_AGES });
-    const written = record();
+    const written = sessionRecord();
     await sessions.set('ada', written, null, HOUR_MS);
     expect(await keepOnceLive(sessions, 'ada')).toEqual(written);
     const before = await HMGET();
-    for (let i = 0; i < 100; i++) expect(kept(sessions, 'ada')).toEqual(written);
+    for (let i = 0; i < 100; i++) expect(keptCopy(sessions, 'ada')).toEqual(written);
     expect(await HMGET()).toBe(before);
     // Any read without `cached` still asks Redis: renewals and logouts read so.
     const fresh = sessions.get('ada');
-    expect(isPromise(fresh)).toBe(true);
+    expect(fresh).toBeInstanceOf(Promise);
     expect(await fresh).toEqual(written);
     expect(await HMGET()).toBe(before + 1);
   });
 
   it('asks Redis on every read without the option, `cached` or not', async () => {
     const sessions = store({ prefix: uniquePrefix() });
-    await sessions.set('ada', record(), null, HOUR_MS);
+    await sessions.set('ada', sessionRecord(), null, HOUR_MS);
     await sessions.get('ada');
     const answer = sessions.get('ada', { cached: true });
-    expect(isPromise(answer)).toBe(true);
+    expect(answer).toBeInstanceOf(Promise);
     await answer;
   });
 
@@ -89,36 +78,36 @@ describe('RedisStore nearCache', () => {
     const prefix = uniquePrefix();
     const here = store({ prefix, nearCache: NEVER_AGES });
     const elsewhere = store({ prefix }); // without a near cache of its own, its writes still publish
-    const first = record();
+    const first = sessionRecord();
     await elsewhere.set('ada', first, null, HOUR_MS);
     await keepOnceLive(here, 'ada');
-    const second = record({ version: 2 });
+    const second = sessionRecord({ version: 2 });
     expect(await elsewhere.set('ada', second, { loginId: first.loginId, version: 1 }, HOUR_MS)).toBe(true);
-    await eventually(() => kept(here, 'ada')?.version !== 1);
+    await eventually(() => keptCopy(here, 'ada')?.version !== 1);
     expect(await here.get('ada', { cached: true })).toEqual(second);
     await keepOnceLive(here, 'ada');
     await elsewhere.delete('ada', { loginId: second.loginId });
-    await eventually(() => kept(here, 'ada') === undefined);
+    await eventually(() => keptCopy(here, 'ada') === undefined);
     expect(await here.get('ada', { cached: true })).toBeUndefined();
   });
 
   it('drops its copy at once when it writes the session itself, before the published message comes back', async () => {
     const sessions = store({ prefix: uniquePrefix(), nearCache: NEVER_AGES });
-    const first = record();
+    const first = sessionRecord();
     await sessions.set('ada', first, null, HOUR_MS);
     await keepOnceLive(sessions, 'ada');
-    const second = record({ version: 2 });
+    const second = sessionRecord({ version: 2 });
     await sessions.set('ada', second, { loginId: first.loginId, version: 1 }, HOUR_MS);
-    expect(kept(sessions, 'ada')).toBeUndefined();
+    expect(keptCopy(sessions, 'ada')).toBeUndefined();
     expect(await sessions.get('ada', { cached: true })).toEqual(second);
   });
 
   it('reads a session again once its copy is older than maxAgeMs', async () => {
     const sessions = store({ prefix: uniquePrefix(), nearCache: { maxAgeMs: 50 } });
-    await sessions.set('ada', record(), null, HOUR_MS);
+    await sessions.set('ada', sessionRecord(), null, HOUR_MS);
     await keepOnceLive(sessions, 'ada');
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(kept(sessions, 'ada')).toBeUndefined();
+    expect(keptCopy(sessions, 'ada')).toBeUndefined();
   });
 
   it('empties itself when its subscriber connection closes: a write it could not hear of is not hidden by a copy', async () => {
@@ -126,7 +115,7 @@ describe('RedisStore nearCache', () => {
     const name = `near-${randomBytes(4).toString('hex')}`;
     const here = store({ prefix, nearCache: NEVER_AGES, redis: { connectionName: name } });
     const elsewhere = store({ prefix });
-    const first = record();
+    const first = sessionRecord();
     await elsewhere.set('ada', first, null, HOUR_MS);
     await keepOnceLive(here, 'ada');
     const raw = rawRedis(server.url);
@@ -134,9 +123,9 @@ describe('RedisStore nearCache', () => {
     expect(subscriberId).toBeDefined();
     await raw.client('KILL', 'ID', subscriberId!);
     // Nobody hears this write's message: the subscriber is gone, and comes back only after a reconnect delay.
-    const second = record({ version: 2 });
+    const second = sessionRecord({ version: 2 });
     await elsewhere.set('ada', second, { loginId: first.loginId, version: 1 }, HOUR_MS);
-    await eventually(() => kept(here, 'ada')?.version !== 1);
+    await eventually(() => keptCopy(here, 'ada')?.version !== 1);
     expect(await here.get('ada', { cached: true })).toEqual(second);
     // And it keeps copies again once subscribed anew.
     expect(await keepOnceLive(here, 'ada')).toEqual(second);
@@ -148,10 +137,10 @@ describe('RedisStore nearCache', () => {
     const here = store({ prefix, nearCache: NEVER_AGES, url: `redis://${proxy.host}:${proxy.port}` });
     const elsewhere = store({ prefix });
     const heard = await heardOn(`${prefix}:session-writes`);
-    const first = record();
+    const first = sessionRecord();
     await elsewhere.set('ada', first, null, HOUR_MS);
     await keepOnceLive(here, 'ada');
-    const second = record({ version: 2 });
+    const second = sessionRecord({ version: 2 });
     await elsewhere.set('ada', second, { loginId: first.loginId, version: 1 }, HOUR_MS);
     // A read sent now runs in Redis at once, but its answer waits in the proxy while a third write lands.
     const commands = await connectionIndex(proxy, (client) => client.sub === '0');
@@ -159,13 +148,13 @@ describe('RedisStore nearCache', () => {
     const calls = await HMGET();
     const inFlight = here.get('ada');
     await eventually(async () => (await HMGET()) > calls);
-    const third = record({ version: 3 });
+    const third = sessionRecord({ version: 3 });
     await elsewhere.set('ada', third, { loginId: first.loginId, version: 2 }, HOUR_MS);
     await heard.count(3);
     await new Promise((resolve) => setTimeout(resolve, 100)); // the store's own subscriber hears it about as soon
     proxy.deliver(commands);
     expect(await inFlight).toEqual(second); // what Redis held when the read ran
-    expect(kept(here, 'ada')).toBeUndefined(); // but it was written meanwhile: not kept
+    expect(keptCopy(here, 'ada')).toBeUndefined(); // but it was written meanwhile: not kept
     expect(await here.get('ada', { cached: true })).toEqual(third);
   });
 
@@ -184,13 +173,13 @@ describe('RedisStore nearCache', () => {
 
   it('keeps at most maxEntries sessions, dropping the oldest', async () => {
     const sessions = store({ prefix: uniquePrefix(), nearCache: { ...NEVER_AGES, maxEntries: 2 } });
-    for (const key of ['ada', 'grace', 'linus']) await sessions.set(key, record(), null, HOUR_MS);
+    for (const key of ['ada', 'grace', 'linus']) await sessions.set(key, sessionRecord(), null, HOUR_MS);
     await keepOnceLive(sessions, 'ada');
     await keepOnceLive(sessions, 'grace');
     await keepOnceLive(sessions, 'linus');
-    expect(kept(sessions, 'grace')).toBeDefined();
-    expect(kept(sessions, 'linus')).toBeDefined();
-    expect(kept(sessions, 'ada')).toBeUndefined();
+    expect(keptCopy(sessions, 'grace')).toBeDefined();
+    expect(keptCopy(sessions, 'linus')).toBeDefined();
+    expect(keptCopy(sessions, 'ada')).toBeUndefined();
   });
 });
 
@@ -230,7 +219,7 @@ describe('keepers on RedisStores with a nearCache', () => {
     upstream.expireAccessToken(copy.tokens.accessToken);
     expect((await a.keeper.session('ada').fetch('/reports/call-data')).status).toBe(200); // A refreshes: the pair rotates
     expect(upstream.stats.refreshes).toBe(1);
-    expect(kept(b.store, 'ada')?.tokens.accessToken).toBe(copy.tokens.accessToken); // stale, as the spec needs
+    expect(keptCopy(b.store, 'ada')?.tokens.accessToken).toBe(copy.tokens.accessToken); // stale, as the spec needs
     const response = await b.keeper.session('ada').fetch('/reports/call-data');
     expect(response.status).toBe(200);
     expect(upstream.stats.refreshes).toBe(1); // B read Redis after the 401 and retried with A's token
