@@ -88,10 +88,15 @@ export class NearCache {
     return read;
   }
 
-  /** Ends a read; keeps its record if nothing may have changed it since the read was sent. */
+  /** Ends a read; keeps its record if nothing may have changed it since the read was sent, and drops the copy of a session Redis no longer has. */
   keep(redisKey: string, read: PendingRead, record: SessionRecord | undefined): void {
     this.settle(redisKey, read);
-    if (record === undefined || read.stale || !this.#live || read.generation !== this.#generation) return;
+    // Gone from Redis without a message (its TTL ran out, or an older writer deleted it): no copy either.
+    if (record === undefined) {
+      this.#entries.delete(redisKey);
+      return;
+    }
+    if (read.stale || !this.#live || read.generation !== this.#generation) return;
     if (this.#entries.size >= this.#maxEntries && !this.#entries.has(redisKey)) {
       this.#entries.delete(this.#entries.keys().next().value as string);
     }

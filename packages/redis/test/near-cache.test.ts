@@ -102,6 +102,16 @@ describe('RedisStore nearCache', () => {
     expect(await sessions.get('ada', { cached: true })).toEqual(second);
   });
 
+  it('drops its copy once a read finds the session gone from Redis without a message (its TTL ran out)', async () => {
+    const sessions = store({ prefix: uniquePrefix(), nearCache: NEVER_AGES });
+    await sessions.set('ada', sessionRecord(), null, HOUR_MS);
+    await keepOnceLive(sessions, 'ada');
+    await rawRedis(server.url).del(sessions.keyOf('ada')); // what an expiry does: no write script, no message
+    expect(keptCopy(sessions, 'ada')).toBeDefined(); // the copy cannot know yet
+    expect(await sessions.get('ada')).toBeUndefined(); // a renewal's or a logout's read asks Redis
+    expect(keptCopy(sessions, 'ada')).toBeUndefined();
+  });
+
   it('reads a session again once its copy is older than maxAgeMs', async () => {
     const sessions = store({ prefix: uniquePrefix(), nearCache: { maxAgeMs: 50 } });
     await sessions.set('ada', sessionRecord(), null, HOUR_MS);
