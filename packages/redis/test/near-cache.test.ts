@@ -168,6 +168,17 @@ describe('RedisStore nearCache', () => {
     expect(await here.get('ada', { cached: true })).toEqual(third);
   });
 
+  it('fails a write with STORE_UNAVAILABLE when the Redis user may not publish on the writes channel, with no secret in the error', async () => {
+    const raw = rawRedis(server.url);
+    const user = `limited-${randomBytes(4).toString('hex')}`;
+    await raw.call('ACL', 'SETUSER', user, 'on', '>limited-password', '~*', 'resetchannels', '+@all');
+    onCleanup(() => raw.call('ACL', 'DELUSER', user));
+    const sessions = store({ prefix: uniquePrefix(), url: `redis://${user}:limited-password@127.0.0.1:${server.port}` });
+    const refused = await rejection(() => sessions.set('ada', sessionRecord(), null, HOUR_MS));
+    expect(refused).toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'Redis refused a session store command' });
+    expect(JSON.stringify(refused.toJSON?.() ?? refused)).not.toContain('limited-password');
+  });
+
   it('refuses a nearCache option of the wrong type or with a bad number, saying which', () => {
     const prefix = uniquePrefix();
     expect(() => new RedisStore({ url: server.url, encryptionKey: KEY, prefix, nearCache: 'on' as never })).toThrow(
