@@ -130,8 +130,8 @@ export function installTokenKeeper<Credentials>(instance: AxiosInstance, options
       const token = await keeper.token(key, { signal });
       let outcome = await send(adapter, config, url, token);
       const answer = outcome.response;
-      // Checked here as well as in retryTokenFor, so that an answer that is no expiry signal (nearly all) costs no await.
-      const seen = answer && config.tokenKeeper?.retry !== false ? upstreamAnswer(answer) : undefined;
+      const seen = answer && config.tokenKeeper?.retry !== false ? new UpstreamAnswerOf(answer) : undefined;
+      // The expiry check first (retryTokenFor makes it too): an answer that is none, nearly all, costs no await.
       if (answer && seen && protocol.isExpirySignal(seen)) {
         const retryToken = await keeper.retryTokenFor(key, token, seen, { signal });
         if (retryToken !== undefined) {
@@ -244,10 +244,6 @@ class UpstreamAnswerOf {
   get headers(): Headers {
     return toHeaders(this.#response.headers);
   }
-}
-
-function upstreamAnswer(response: AxiosResponse): UpstreamAnswerOf {
-  return new UpstreamAnswerOf(response);
 }
 
 /**

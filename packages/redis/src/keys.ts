@@ -18,7 +18,7 @@ const LABEL = 'tokenkeeper redis key names v1';
 const UNKEYED = createHash('sha256').update(LABEL).digest();
 
 /** How many session keys' names {@link KeyNames} keeps before it starts again. */
-const MAX_TAGS = 10_000;
+const MAX_NAMED = 10_000;
 
 /** Names the Redis keys of sessions: `prefix:{tag}:session` and `prefix:{tag}:lock`. */
 export class KeyNames {
@@ -57,7 +57,7 @@ export class KeyNames {
     if (names === undefined) {
       const tag = this.#tagOf(sessionKey);
       names = { session: `${this.prefix}:{${tag}}:session`, lock: `${this.prefix}:{${tag}}:lock` };
-      if (this.#names.size >= MAX_TAGS) this.#names.clear();
+      if (this.#names.size >= MAX_NAMED) this.#names.clear();
       this.#names.set(sessionKey, names);
     }
     return names;

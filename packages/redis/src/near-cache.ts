@@ -61,7 +61,7 @@ export class NearCache {
     const subscriber = open();
     subscriber.on('error', ignore);
     subscriber.on('message', (from: string, redisKey: string) => {
-      if (from === this.#channel) this.#invalidate(redisKey);
+      if (from === this.#channel) this.invalidate(redisKey);
     });
     // A closed connection may have missed writes: forget everything, and keep nothing until subscribed again.
     subscriber.on('close', () => this.#lost());
@@ -114,7 +114,8 @@ export class NearCache {
 
   /** A write here or elsewhere: the key's record and the reads in flight for it are stale. */
   invalidate(redisKey: string): void {
-    this.#invalidate(redisKey);
+    this.#entries.delete(redisKey);
+    for (const read of this.#pending.get(redisKey) ?? []) read.stale = true;
   }
 
   /** How many records are held (for tests and diagnostics). */
@@ -126,11 +127,6 @@ export class NearCache {
     this.#closed = true;
     this.#lost();
     this.#subscriber.disconnect();
-  }
-
-  #invalidate(redisKey: string): void {
-    this.#entries.delete(redisKey);
-    for (const read of this.#pending.get(redisKey) ?? []) read.stale = true;
   }
 
   #lost(): void {
