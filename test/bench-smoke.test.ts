@@ -1,10 +1,19 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const entry = fileURLToPath(new URL('../bench/dist/run.js', import.meta.url));
+
+function onPath(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // Figures are never asserted: a smoke run is too short and the machine too shared. This only
 // proves that every scenario still starts, finishes and prints its table.
@@ -53,4 +62,19 @@ describe('benchmarks', () => {
     expect(stdout).toMatch(/oauth2 steady traffic: 5 clients for 2 lifetimes of 2 s/);
     expect(stdout).toMatch(/\nsummary\n/);
   }, 120_000);
+
+  // Figures are never asserted (a smoke run is ten requests a window): this proves the opt-in
+  // scenario still starts the apps under valgrind, counts them and prints its tables.
+  it('counts every app variant under callgrind in a smoke run, or says valgrind is missing', async () => {
+    const { stdout } = await run(process.execPath, ['--expose-gc', entry, '--only=instructions', '--smoke'], { timeout: 280_000 });
+    if (!onPath('valgrind') || !onPath('callgrind_control')) {
+      expect(stdout).toContain('skipped: valgrind (with callgrind_control) is not on PATH');
+      return;
+    }
+    for (const framework of ['Express', 'Koa', 'Fastify']) {
+      expect(stdout).toContain(`each app variant against its hard-coded header: ${framework}, 3 windows of 10 sequential requests`);
+    }
+    expect(stdout).toMatch(/tokenkeeper, sessionKey\s+\d+\.\dk\s+\d+\.\d%\s+\d+\.\dk\s+\d+\.\d%/);
+    expect(stdout).toMatch(/express, tokenkeeper, signed cookie: instructions per request of baseline \(cheapest window\)\s+\d+\.\d%/);
+  }, 300_000);
 });

@@ -18,15 +18,25 @@ interface Reply {
 export interface Child<Ready> {
   /** What the child announced when it was ready (its URL, ports, …). */
   readonly ready: Ready;
+  /** The child's process id. */
+  readonly pid: number;
   /** Calls one of the child's handlers; bounded by `timeoutMs`. */
   call<Result>(op: string, args?: unknown[], timeoutMs?: number): Promise<Result>;
   /** Asks the child to close its servers and exit; kills it if it has not within 5 s. */
   close(): Promise<void>;
 }
 
-/** Starts `dist/<entry>.js` with `args` and waits (at most `timeoutMs`) for it to be ready. */
-export async function startChild<Ready>(entry: string, args: string[] = [], timeoutMs = 15_000): Promise<Child<Ready>> {
-  const child = fork(new URL(`./${entry}.js`, import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Starts `dist/<entry>.js` with `args` and waits (at most `timeoutMs`) for it to be ready.
+ * `under` runs it under another program (`valgrind … node`): that program and its arguments.
+ */
+export async function startChild<Ready>(
+  entry: string,
+  args: string[] = [],
+  timeoutMs = 15_000,
+  under?: { execPath: string; execArgv: string[] },
+): Promise<Child<Ready>> {
+  const child = fork(new URL(`./${entry}.js`, import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...under });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -57,6 +67,7 @@ export async function startChild<Ready>(entry: string, args: string[] = [], time
 
   return {
     ready,
+    pid: child.pid!,
     call<Result>(op: string, args: unknown[] = [], callTimeoutMs = 60_000): Promise<Result> {
       const id = nextId++;
       const answer = new Promise<unknown>((resolve, reject) => pending.set(id, { resolve, reject }));

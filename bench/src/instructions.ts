@@ -1,0 +1,142 @@
+/**
+ * Scenario 8, instructions per request (opt-in: `--only=instructions`, needs valgrind): the
+ * Express, Koa and Fastify apps of scenario 2, run under `valgrind --tool=callgrind`, each
+ * variant against its hard-coded-header baseline in machine instructions per request rather than
+ * in CPU time.
+ *
+ * CPU time per request moves with whatever else the host runs (the same code came out 10 points
+ * apart between runs on a busy day); an instruction count does not. What still moves it is the
+ * app's own irregular work: a window of requests that holds a garbage collection or an optimizing
+ * compile costs a quarter more. So the apps are warmed uninstrumented (the JIT keeps optimizing
+ * for some 10,000 requests), then measured in many short windows of sequential requests, taking
+ * turns; the cheapest window of each variant is its cost without those events (windows without
+ * one agree to 0.2%), and the median, which includes them, is printed beside it.
+ *
+ * The apps run with V8's `--single-threaded`, so compiles and collections happen on the thread
+ * that is counted, as the work of one process.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChild } from './child.js';
+import { addSummary, fixed, median, percent, printTable, smoke } from './measure.js';
+import type { AppName, Framework, ServerHostReady, Variant } from './server-host.js';
+import { startUpstream } from './upstream.js';
+
+const TITLES: Record<Framework, string> = { express: 'Express', koa: 'Koa', fastify: 'Fastify' };
+const VARIANTS: Record<string, Variant> = {
+  'hard-coded header': 'baseline',
+  'hard-coded header, empty middleware': 'middleware',
+  'tokenkeeper, sessionKey': 'sessionKey',
+  'tokenkeeper, signed cookie': 'cookie',
+  'tokenkeeper, token() + own fetch': 'token',
+};
+/** Uninstrumented warm-up: rounds of requests to every app in turn. */
+const WARM_ROUNDS = smoke ? 1 : 10;
+const WARM_REQUESTS = smoke ? 20 : 600;
+/** Instrumented windows per variant (the first two of each are discarded as warm-up too). */
+const WINDOWS = smoke ? 3 : 24;
+const WINDOW_REQUESTS = smoke ? 10 : 100;
+
+function hasValgrind(): boolean {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function benchInstructions(): Promise<void> {
+  const title = 'instructions per request under callgrind: each app variant against its hard-coded header';
+  if (!hasValgrind()) {
+    printTable(title, [{ framework: 'all', result: 'skipped: valgrind (with callgrind_control) is not on PATH' }]);
+    return;
+  }
+  const upstream = await startUpstream({ protocol: 'refreshToken' });
+  const outDir = mkdtempSync(join(tmpdir(), 'tk-callgrind-'));
+  const host = await startChild<ServerHostReady>('server-host', [upstream.url], 180_000, {
+    execPath: 'valgrind',
+    execArgv: [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '-q',
+      `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`,
+      process.execPath,
+      '--single-threaded',
+    ],
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(host.pid)], { encoding: 'utf8' });
+  /** Instructions the app process has run while instrumented, over all its threads. */
+  const instructions = () => {
+    let total = 0;
+    for (const [, count] of control('-e', 'Ir').matchAll(/Th \d+\s+([\d,]+)/g)) total += Number(count!.replaceAll(',', ''));
+    return total;
+  };
+  try {
+    const apps = Object.keys(TITLES).flatMap((framework) =>
+      Object.entries(VARIANTS).map(([label, variant]) => {
+        const name: AppName = `${framework as Framework}-${variant}`;
+        const headers: Record<string, string> = variant === 'cookie' ? { cookie: host.ready.cookie[framework as Framework] } : {};
+        const port = host.ready.ports[name];
+        const send = async (count: number) => {
+          for (let index = 0; index < count; index++) await get(agent, port, headers);
+        };
+        return { framework: framework as Framework, label, send, windows: [] as number[] };
+      }),
+    );
+    for (let round = 0; round < WARM_ROUNDS; round++) for (const app of apps) await app.send(WARM_REQUESTS);
+    control('-i', 'on');
+    for (let round = 0; round < WINDOWS + 2; round++) {
+      for (const app of round % 2 ? [...apps].reverse() : apps) {
+        await app.send(5); // back on this app's code path before counting
+        const before = instructions();
+        await app.send(WINDOW_REQUESTS);
+        if (round >= 2) app.windows.push((instructions() - before) / WINDOW_REQUESTS);
+      }
+    }
+    for (const framework of Object.keys(TITLES) as Framework[]) {
+      const ofFramework = apps.filter((app) => app.framework === framework);
+      const baseline = ofFramework[0]!;
+      const floor = Math.min(...baseline.windows);
+      const rows = ofFramework.map((app) => ({
+        variant: app.label,
+        'instructions/req, cheapest window': fixed(Math.min(...app.windows) / 1000, 1) + 'k',
+        'of baseline': percent(Math.min(...app.windows) / floor, 1),
+        'instructions/req, median window': fixed(median(app.windows) / 1000, 1) + 'k',
+        'median of baseline': percent(median(app.windows) / median(baseline.windows), 1),
+      }));
+      printTable(`${title}: ${TITLES[framework]}, ${WINDOWS} windows of ${WINDOW_REQUESTS} sequential requests per variant`, rows);
+      for (const row of rows.slice(2, 4)) {
+        addSummary(
+          '8 instructions',
+          `${framework}, ${row.variant}: instructions per request of baseline (cheapest window)`,
+          row['of baseline'],
+          `hard-coded header: ${rows[0]!['instructions/req, cheapest window']}`,
+          '≤ 102%',
+        );
+      }
+    }
+  } finally {
+    agent.destroy();
+    await host.close();
+    await upstream.close();
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+/** One `GET /calls` on the kept-alive connection; rejects on anything but a 200. */
+function get(agent: Agent, port: number, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const call = request({ host: '127.0.0.1', port, path: '/calls', agent, headers }, (response) => {
+      response.resume();
+      response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`GET /calls answered ${response.statusCode}`))));
+    });
+    call.on('error', reject);
+    call.end();
+  });
+}
