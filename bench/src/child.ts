@@ -4,7 +4,7 @@
  * would in production. Parent and child talk over Node's IPC channel: the child announces itself
  * with `{ ready }`, then answers `{ id, op, args }` calls with `{ id, result }` or `{ id, error }`.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, type ForkOptions, fork } from 'node:child_process';
 import { within } from './measure.js';
 
 type Handler = (...args: never[]) => unknown;
@@ -28,15 +28,16 @@ export interface Child<Ready> {
 
 /**
  * Starts `dist/<entry>.js` with `args` and waits (at most `timeoutMs`) for it to be ready.
- * `under` runs it under another program (`valgrind … node`): that program and its arguments.
+ * `spawn` can run it under another program (`valgrind … node`: `execPath` and `execArgv`) and
+ * set its environment.
  */
 export async function startChild<Ready>(
   entry: string,
   args: string[] = [],
   timeoutMs = 15_000,
-  under?: { execPath: string; execArgv: string[] },
+  spawn?: Pick<ForkOptions, 'execPath' | 'execArgv' | 'env'>,
 ): Promise<Child<Ready>> {
-  const child = fork(new URL(`./${entry}.js`, import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...under });
+  const child = fork(new URL(`./${entry}.js`, import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...spawn });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -37,7 +37,7 @@ export type AppName = `${Framework}-${Variant}`;
 
 export interface ServerHostReady {
   ports: Record<AppName, number>;
-  /** The `Cookie` header of a logged-in user of the `*-cookie` apps. */
+  /** The `Cookie` header of a logged-in user of the `*-cookie` apps (of those started). */
   cookie: Record<Framework, string>;
 }
 
@@ -200,23 +200,28 @@ async function cookieOf(port: number): Promise<string> {
   return cookie;
 }
 
+// TK_BENCH_APPS, when set: only these apps (comma-separated names), so that code the apps share
+// (the framework's, the middleware's) sees one app's objects, as in a process that serves one app.
+const only = process.env.TK_BENCH_APPS?.split(',');
 const servers = new Map<AppName, Server>();
+const add = async (name: AppName, server: () => Server | Promise<Server>) => {
+  if (!only || only.includes(name)) servers.set(name, await server());
+};
 for (const variant of ['baseline', 'bounded', 'middleware', 'sessionKey', 'cookie', 'token'] as const) {
-  servers.set(`express-${variant}`, createServer(expressApp(variant)));
-  servers.set(`koa-${variant}`, createServer(koaApp(variant).callback()));
-  servers.set(`fastify-${variant}`, await fastifyApp(variant));
+  await add(`express-${variant}`, () => createServer(expressApp(variant)));
+  await add(`koa-${variant}`, () => createServer(koaApp(variant).callback()));
+  await add(`fastify-${variant}`, () => fastifyApp(variant));
 }
-if (redisUrl) for (const variant of ['redis', 'redisNear'] as const) servers.set(`express-${variant}`, createServer(expressApp(variant)));
+if (redisUrl)
+  for (const variant of ['redis', 'redisNear'] as const) await add(`express-${variant}`, () => createServer(expressApp(variant)));
 const ports = {} as Record<AppName, number>;
 for (const [name, server] of servers) ports[name] = await listen(server);
-const ready: ServerHostReady = {
-  ports,
-  cookie: {
-    express: await cookieOf(ports['express-cookie']),
-    koa: await cookieOf(ports['koa-cookie']),
-    fastify: await cookieOf(ports['fastify-cookie']),
-  },
-};
+const cookie = {} as Record<Framework, string>;
+for (const framework of ['express', 'koa', 'fastify'] as const) {
+  const port = ports[`${framework}-cookie`];
+  if (port !== undefined) cookie[framework] = await cookieOf(port);
+}
+const ready: ServerHostReady = { ports, cookie };
 
 /** CPU time this process has used (µs): per request, it is what the apps cost, whatever else the machine runs. */
 function cpuMicros(): number {
