@@ -124,7 +124,8 @@ export async function benchInstructions(): Promise<void> {
     });
     const port = host.ready.ports[name];
     const headers: Record<string, string> = variant === 'cookie' ? { cookie: host.ready.cookie[framework] } : {};
-    const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(host.pid)], { encoding: 'utf8' });
+    const control = (...args: string[]) =>
+      execFileSync('callgrind_control', [...args, String(host.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return {
       label,
       host,
