@@ -36,8 +36,22 @@ function store(options: Partial<RedisStoreOptions> & { prefix: string }): RedisS
   return created;
 }
 
-/** Reads `key` until the store keeps it (its subscription is confirmed), and answers the kept record. */
+/**
+ * Reads `key` until the store keeps it (its subscription is confirmed), and answers the kept
+ * record, once no message of an earlier write can still drop it. Such a message may reach the
+ * subscriber after the read's answer reached the other connection (on a busy machine it does),
+ * so a marker is published after them all: messages arrive in the order they were published,
+ * and once the marker has dropped the copy, the one kept next stays.
+ */
 async function keepOnceLive(sessions: RedisStore, key: string): Promise<SessionRecord> {
+  await keptOnce(sessions, key);
+  const redisKey = sessions.keyOf(key); // `<prefix>:{…}:session`; the store publishes on `<prefix>:session-writes`
+  await rawRedis(server.url).publish(`${redisKey.slice(0, redisKey.indexOf(':{'))}:session-writes`, redisKey);
+  await eventually(() => keptCopy(sessions, key) === undefined);
+  return keptOnce(sessions, key);
+}
+
+async function keptOnce(sessions: RedisStore, key: string): Promise<SessionRecord> {
   let copy: SessionRecord | undefined;
   await eventually(async () => {
     await sessions.get(key);
