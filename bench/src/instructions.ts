@@ -9,9 +9,9 @@
  * app's own irregular work: a window of requests that holds a garbage collection or an optimizing
  * compile costs a quarter more. So each app runs in a process of its own, is warmed
  * uninstrumented (the JIT keeps optimizing for thousands of requests), then is measured in many
- * short windows of sequential requests, the variants taking turns; the cheapest window of each
+ * short windows of sequential requests, one app after another; the cheapest window of each
  * variant is its cost without those events (windows without one agree to 0.2%), and the median,
- * which includes them, is printed beside it.
+ * which includes them, is printed beside it. `TK_BENCH_FRAMEWORKS=express,koa` counts only some.
  *
  * The apps run with V8's `--single-threaded`, so compiles and collections happen on the thread
  * that is counted, as the work of one process.
@@ -34,11 +34,12 @@ const VARIANTS: Record<string, Variant> = {
   'tokenkeeper, signed cookie': 'cookie',
   'tokenkeeper, token() + own fetch': 'token',
 };
-/** Uninstrumented warm-up: rounds of requests to every app in turn. */
+/** Uninstrumented warm-up: `WARM_ROUNDS × WARM_REQUESTS` requests to each app. */
 const WARM_ROUNDS = smoke ? 1 : 10;
 const WARM_REQUESTS = smoke ? 10 : 600;
-/** Instrumented windows per variant (the first two of each are discarded as warm-up too). */
+/** Instrumented windows per variant, after {@link DISCARDED} more counted as warm-up. */
 const WINDOWS = smoke ? 2 : 24;
+const DISCARDED = smoke ? 1 : 6;
 const WINDOW_REQUESTS = smoke ? 5 : 100;
 
 function hasValgrind(): boolean {
@@ -61,22 +62,26 @@ export async function benchInstructions(): Promise<void> {
   const outDir = mkdtempSync(join(tmpdir(), 'tk-callgrind-'));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    for (const framework of Object.keys(TITLES) as Framework[]) {
-      // A smoke run only proves the counting works: two variants, so it starts two processes, not five.
+    for (const framework of (process.env.TK_BENCH_FRAMEWORKS?.split(',') ?? Object.keys(TITLES)) as Framework[]) {
+      // A smoke run only proves the counting works: two variants.
       const variants = Object.entries(VARIANTS).filter(([, variant]) => !smoke || variant === 'baseline' || variant === 'sessionKey');
-      const apps = await Promise.all(variants.map(([label, variant]) => startCounted(framework, variant, label)));
-      try {
-        for (let round = 0; round < WARM_ROUNDS; round++) for (const app of apps) await app.send(WARM_REQUESTS);
-        for (const app of apps) app.control('-i', 'on');
-        for (let round = 0; round < WINDOWS + 2; round++) {
-          for (const app of round % 2 ? [...apps].reverse() : apps) {
+      const apps: Counted[] = [];
+      // One app at a time, its windows back to back: a count does not drift with the machine, but
+      // an app left idle between its turns would (its connections close, V8 shrinks its heap).
+      for (const [label, variant] of variants) {
+        const app = await startCounted(framework, variant, label);
+        try {
+          await app.send(WARM_ROUNDS * WARM_REQUESTS);
+          app.control('-i', 'on');
+          for (let window = 0; window < WINDOWS + DISCARDED; window++) {
             const before = app.instructions();
             await app.send(WINDOW_REQUESTS);
-            if (round >= 2) app.windows.push((app.instructions() - before) / WINDOW_REQUESTS);
+            if (window >= DISCARDED) app.windows.push((app.instructions() - before) / WINDOW_REQUESTS);
           }
+        } finally {
+          await app.host.close();
         }
-      } finally {
-        await Promise.all(apps.map((app) => app.host.close()));
+        apps.push(app);
       }
       const baseline = apps[0]!;
       const rows = apps.map((app) => ({
@@ -108,6 +113,7 @@ export async function benchInstructions(): Promise<void> {
    * code the apps would share in one process (the framework's, the middleware's) sees only this
    * app's objects, as in production, rather than turning megamorphic across them.
    */
+  type Counted = Awaited<ReturnType<typeof startCounted>>;
   async function startCounted(framework: Framework, variant: Variant, label: string) {
     const name: AppName = `${framework}-${variant}`;
     const host = await startChild<ServerHostReady>('server-host', [upstream.url], 180_000, {
