@@ -67,7 +67,7 @@ export async function benchInstructions(): Promise<void> {
       const variants = Object.entries(VARIANTS).filter(([, variant]) => !smoke || variant === 'baseline' || variant === 'sessionKey');
       const apps: Counted[] = [];
       // One app at a time, its windows back to back: a count does not drift with the machine, but
-      // an app left idle between its turns would (its connections close, V8 shrinks its heap).
+      // apps taking turns came out three times dearer, each idle between its windows.
       for (const [label, variant] of variants) {
         const app = await startCounted(framework, variant, label);
         try {
@@ -152,8 +152,8 @@ export async function benchInstructions(): Promise<void> {
 
 /**
  * One `GET /calls` on the kept-alive connection; rejects on anything but a 200. Tried again once
- * if the connection was reset: a server closes a connection idle for 5 s, and an app's turn can
- * come back later than that, racing the close.
+ * if the connection was reset: a server closes a connection idle for 5 s, and a pause under
+ * valgrind (switching instrumentation on) can race that close.
  */
 async function get(agent: Agent, port: number, headers: Record<string, string>): Promise<void> {
   try {
