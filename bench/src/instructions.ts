@@ -34,9 +34,8 @@ const VARIANTS: Record<string, Variant> = {
   'tokenkeeper, signed cookie': 'cookie',
   'tokenkeeper, token() + own fetch': 'token',
 };
-/** Uninstrumented warm-up: `WARM_ROUNDS × WARM_REQUESTS` requests to each app. */
-const WARM_ROUNDS = smoke ? 1 : 10;
-const WARM_REQUESTS = smoke ? 10 : 600;
+/** Uninstrumented requests to each app before it is counted. */
+const WARM_REQUESTS = smoke ? 10 : 6_000;
 /** Instrumented windows per variant, after {@link DISCARDED} more counted as warm-up. */
 const WINDOWS = smoke ? 2 : 24;
 const DISCARDED = smoke ? 1 : 6;
@@ -60,7 +59,9 @@ export async function benchInstructions(): Promise<void> {
   }
   const upstream = await startUpstream({ protocol: 'refreshToken' });
   const outDir = mkdtempSync(join(tmpdir(), 'tk-callgrind-'));
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  // One kept-alive connection per app, dropped by this side after 4 s idle: the apps' servers
+  // close theirs after 5 s, and a request sent on a connection as it closes would fail.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: 4_000 });
   try {
     for (const framework of (process.env.TK_BENCH_FRAMEWORKS?.split(',') ?? Object.keys(TITLES)) as Framework[]) {
       // A smoke run only proves the counting works: two variants.
@@ -71,7 +72,7 @@ export async function benchInstructions(): Promise<void> {
       for (const [label, variant] of variants) {
         const app = await startCounted(framework, variant, label);
         try {
-          await app.send(WARM_ROUNDS * WARM_REQUESTS);
+          await app.send(WARM_REQUESTS);
           app.control('-i', 'on');
           for (let window = 0; window < WINDOWS + DISCARDED; window++) {
             const before = app.instructions();
@@ -129,7 +130,7 @@ export async function benchInstructions(): Promise<void> {
       env: { ...process.env, TK_BENCH_APPS: name },
     });
     const port = host.ready.ports[name];
-    const headers: Record<string, string> = variant === 'cookie' ? { cookie: host.ready.cookie[framework] } : {};
+    const headers: Record<string, string> = variant === 'cookie' ? { cookie: host.ready.cookie[framework]! } : {};
     const control = (...args: string[]) =>
       execFileSync('callgrind_control', [...args, String(host.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return {
@@ -150,21 +151,8 @@ export async function benchInstructions(): Promise<void> {
   }
 }
 
-/**
- * One `GET /calls` on the kept-alive connection; rejects on anything but a 200. Tried again once
- * if the connection was reset: a server closes a connection idle for 5 s, and a pause under
- * valgrind (switching instrumentation on) can race that close.
- */
-async function get(agent: Agent, port: number, headers: Record<string, string>): Promise<void> {
-  try {
-    await getOnce(agent, port, headers);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ECONNRESET') throw error;
-    await getOnce(agent, port, headers);
-  }
-}
-
-function getOnce(agent: Agent, port: number, headers: Record<string, string>): Promise<void> {
+/** One `GET /calls` on the kept-alive connection; rejects on anything but a 200. */
+function get(agent: Agent, port: number, headers: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     const call = request({ host: '127.0.0.1', port, path: '/calls', agent, headers }, (response) => {
       response.resume();

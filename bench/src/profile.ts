@@ -63,7 +63,7 @@ try {
         const port = host.ready.ports[target];
         if (!port) throw new Error(`no app ${target}`);
         const framework = target.split('-')[0] as keyof ServerHostReady['cookie'];
-        const headers: Record<string, string> = target.endsWith('-cookie') ? { cookie: host.ready.cookie[framework] } : {};
+        const headers: Record<string, string> = target.endsWith('-cookie') ? { cookie: host.ready.cookie[framework]! } : {};
         const options = { url: `http://127.0.0.1:${port}/calls`, connections: 32, headers };
         await autocannon({ ...options, duration: 2 }); // warm up
         await host.call('profileStart', [INTERVAL_MICROS]);

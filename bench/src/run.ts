@@ -3,7 +3,7 @@
  * `--smoke` for a seconds-long run that only proves each scenario still starts and prints;
  * `--only=name[,name]` (core, servers, expiry, herd, scale, instances, oauth2) to run some of them.
  * `--only=instructions` runs the one scenario a plain run leaves out: the apps under valgrind,
- * counted in instructions per request (some 15 minutes; valgrind must be on PATH).
+ * counted in instructions per request (some 30 minutes; valgrind must be on PATH).
  */
 import { cpus } from 'node:os';
 import { benchCore } from './core.js';

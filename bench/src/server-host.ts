@@ -37,8 +37,8 @@ export type AppName = `${Framework}-${Variant}`;
 
 export interface ServerHostReady {
   ports: Record<AppName, number>;
-  /** The `Cookie` header of a logged-in user of the `*-cookie` apps (of those started). */
-  cookie: Record<Framework, string>;
+  /** The `Cookie` header of a logged-in user of each `*-cookie` app started. */
+  cookie: Partial<Record<Framework, string>>;
 }
 
 const upstreamUrl = process.argv[2]!;
@@ -216,7 +216,7 @@ if (redisUrl)
   for (const variant of ['redis', 'redisNear'] as const) await add(`express-${variant}`, () => createServer(expressApp(variant)));
 const ports = {} as Record<AppName, number>;
 for (const [name, server] of servers) ports[name] = await listen(server);
-const cookie = {} as Record<Framework, string>;
+const cookie: ServerHostReady['cookie'] = {};
 for (const framework of ['express', 'koa', 'fastify'] as const) {
   const port = ports[`${framework}-cookie`];
   if (port !== undefined) cookie[framework] = await cookieOf(port);

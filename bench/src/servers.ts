@@ -61,7 +61,7 @@ export async function benchServers(): Promise<void> {
     for (const framework of ['express', 'koa', 'fastify'] as const) {
       const target = (variant: Variant) => {
         const name: AppName = `${framework}-${variant}`;
-        const headers: Record<string, string> = variant === 'cookie' ? { cookie: host.ready.cookie[framework] } : {};
+        const headers: Record<string, string> = variant === 'cookie' ? { cookie: host.ready.cookie[framework]! } : {};
         return { url: `http://127.0.0.1:${host.ready.ports[name]}/calls`, headers };
       };
       const variants = {
