@@ -5,6 +5,9 @@ import type { TokenSet } from './tokens.js';
 
 const MAX_REDIRECTS = 20;
 
+/** The init of a call that gave none: read, never written. */
+const NO_INIT: RequestInit = Object.freeze({});
+
 /**
  * Sends a request to the protocol's origin with the token, following redirects by hand so the
  * token only ever goes to that origin, whatever `fetch` implementation is in use. A 307/308
@@ -50,7 +53,14 @@ export async function sendAuthorized(
       const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
       // sendApiCall's work inline: one async frame less on every request.
       try {
-        const hopInit = { ...init, method, headers, body: body ?? null, redirect: 'manual', signal, dispatcher } as RequestInit;
+        // A call that gave no init (the common case) stays a GET without a body on every hop, so
+        // it passes only what differs from fetch's defaults: each member costs Node's `Request` a
+        // conversion (about 4,000 instructions a request for the copy, `method` and `body`).
+        const hopInit = (
+          init === NO_INIT
+            ? { headers, redirect: 'manual', signal, dispatcher }
+            : { ...init, method, headers, body: body ?? null, redirect: 'manual', signal, dispatcher }
+        ) as RequestInit;
         response = await fetchImpl(current, hopInit);
       } catch (error) {
         throw apiCallFailure(error, signal);
@@ -129,9 +139,6 @@ export interface PreparedRequest {
   first: RequestInit;
   retry: RequestInit;
 }
-
-/** The init of a call that gave none: read, never written. */
-const NO_INIT: RequestInit = Object.freeze({});
 
 /** How many distinct string inputs {@link UrlResolver} keeps before it starts again. */
 const MAX_RESOLVED_URLS = 512;
