@@ -105,6 +105,28 @@ describe('requestTimeoutMs with Node’s own fetch', () => {
     expect((await session.fetch(teletracker.resource)).status).toBe(200);
   });
 
+  // One timer serves every try of a keeper (set for the oldest): each try must still get its
+  // full time from its own start, whichever try the timer was set for.
+  it('gives every try its full time from its own start: one after an earlier call, and two hanging at once', async () => {
+    const { session, upstream } = await warmSession(); // its call set the timer, then ended
+    const timed = async (): Promise<{ code: unknown; elapsed: number }> => {
+      const started = performance.now();
+      const error = await rejection(() => session.fetch(teletracker.resource));
+      return { code: (error as { code?: unknown }).code, elapsed: performance.now() - started };
+    };
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    upstream.faults.next('api', 'hang', { count: 3 });
+    const alone = await timed();
+    const first = timed();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const together = await Promise.all([first, timed()]);
+    for (const { code, elapsed } of [alone, ...together]) {
+      expect(code).toBe('TIMEOUT');
+      expect(elapsed).toBeGreaterThanOrEqual(300);
+    }
+    expect((await session.fetch(teletracker.resource)).status).toBe(200);
+  });
+
   // undici's own connect timeout (10 s) would end this call too, and be reported as TIMEOUT as
   // well: the test's own time limit is what tells the 300 ms bound from it.
   it('lets a second keeper of the same fetch skip the probe: its first call carries no signal of its own', async () => {
