@@ -175,7 +175,8 @@ export class UrlResolver {
  * copied first so that the one retry has a body to send.
  */
 export function prepareRequest(input: string | URL | Request, init: RequestInit | undefined, urls: UrlResolver): PreparedRequest {
-  if (!(input instanceof Request) && !(init?.body instanceof ReadableStream)) {
+  // `typeof` first: `Request` and `ReadableStream` are getters on the global object, dear to read on every call.
+  if ((typeof input === 'string' || !(input instanceof Request)) && (init?.body == null || !(init.body instanceof ReadableStream))) {
     const plain = init ?? NO_INIT;
     const { href, origin } = urls.resolve(input);
     return { href, origin, first: plain, retry: plain };

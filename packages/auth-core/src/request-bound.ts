@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { deadline, timeoutError } from './abort.js';
 import { AuthError } from './errors.js';
 
@@ -135,7 +136,8 @@ export class RequestBound {
  * in the order they started, and one Node timer, set for the oldest, serves them all. A timer per
  * try cost about 1,800 instructions a request (bench scenario 8): Node keeps a list of timers per
  * duration, and with one request at a time that list was taken down and set up again, with its
- * libuv timer, on every request. Times are `performance.now()`'s: a clock step cannot end a try early.
+ * libuv timer, on every request. Times are `performance.now()`'s: a clock step cannot end a try early
+ * (`node:perf_hooks`'s object: the global `performance` is a getter, dear on every request).
  */
 class TryTimers {
   readonly ms: number;
