@@ -75,6 +75,23 @@ describe('SessionCookie', () => {
     expect(cookie.read(`theme=dark; ${cookieValue(header)}; lang=en`)).toBe(id);
   });
 
+  it('finds its cookie by its whole name only, wherever it is in the header and however it is spaced', () => {
+    const { id, header } = cookie.issue();
+    const value = cookieValue(header);
+    const signed = value.slice(cookie.name.length + 1);
+    const cases = [
+      `x${cookie.name}=1; ${value}`, // a longer name that ends in ours
+      `other=${cookie.name}=zzz; ${value}`, // our name inside another cookie's value
+      `${value}; ${cookie.name}x=1`, // a longer name that starts with ours
+      ` \t${value} ;other=1`,
+      `${cookie.name} = ${signed}`,
+      `${cookie.name}; ${value}`, // our name without a value is no cookie
+      ['theme=dark', value],
+    ];
+    for (const given of cases) expect(cookie.read(given)).toBe(id);
+    expect(cookie.read([value, value])).toBeUndefined(); // once in each of two Cookie headers is twice
+  });
+
   it('reads a forged, tampered, truncated, oversized or duplicated cookie as no session', () => {
     const { id, header } = cookie.issue();
     const value = cookieValue(header);

@@ -107,24 +107,38 @@ export class SessionCookie {
   /** The session id in a `Cookie` header, or `undefined` when it is missing, forged, tampered, truncated or duplicated. */
   read(cookieHeader: string | readonly string[] | undefined): string | undefined {
     if (cookieHeader === undefined) return undefined;
-    const header = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join('; ');
-    let found: string | undefined;
-    let count = 0;
-    for (const pair of header.split(';')) {
-      const equals = pair.indexOf('=');
-      if (equals < 0 || pair.slice(0, equals).trim() !== this.name) continue;
-      count++;
-      found = pair.slice(equals + 1).trim();
-    }
-    // Two cookies of one name may be an attacker's, planted from a sibling domain: trust neither.
+    const found = this.#valueIn(typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join('; '));
     // Only our own cookie's size is capped: an app's unrelated 9,000-character cookie logs no one out.
-    if (count !== 1 || found === undefined || found.length > MAX_VALUE_LENGTH) return undefined;
+    if (found === undefined || found.length > MAX_VALUE_LENGTH) return undefined;
     const known = this.#verified.get(found);
     if (known !== undefined) return this.#withinLifetime(found) ? known : undefined;
     const id = this.#verify(found);
     if (id === undefined || !this.#withinLifetime(found)) return undefined;
     this.#verified.set(found, id);
     return id;
+  }
+
+  /**
+   * The value of the one cookie of this name in a `Cookie` header (`name=value` pairs split by
+   * `;`, each trimmed), or `undefined` when there is none, or more than one: two cookies of one
+   * name may be an attacker's, planted from a sibling domain, so neither is trusted. Searches for
+   * the name instead of splitting the header: most of a header is other cookies.
+   */
+  #valueIn(header: string): string | undefined {
+    const name = this.name;
+    let found: string | undefined;
+    for (let at = header.indexOf(name); at >= 0; at = header.indexOf(name, at + 1)) {
+      // Our pair: nothing but white space between the pair's start and the name, and between the name and '='.
+      const start = header.lastIndexOf(';', at) + 1;
+      if (start < at && header.slice(start, at).trim() !== '') continue;
+      const semicolon = header.indexOf(';', at);
+      const end = semicolon < 0 ? header.length : semicolon;
+      const equals = header.indexOf('=', at);
+      if (equals < 0 || equals > end || header.slice(at + name.length, equals).trim() !== '') continue;
+      if (found !== undefined) return undefined;
+      found = header.slice(equals + 1, end).trim();
+    }
+    return found;
   }
 
   /** A new random session id and the `Set-Cookie` header value that carries it. */
