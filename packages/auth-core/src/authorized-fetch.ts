@@ -16,7 +16,7 @@ const NO_INIT: RequestInit = Object.freeze({});
  * @param url An absolute URL on the protocol's origin.
  * @param init The caller's init (headers, body, signal, redirect...), reused as given.
  * @param authorization The headers `protocol.authorize` writes for `tokens` (see {@link AuthorizationHeaders}).
- * @param bound What bounds this try (see {@link RequestBound}): the signal and dispatcher to send with, in place of `init.signal` and `init.dispatcher`.
+ * @param bound What bounds this try (see {@link RequestBound}): the signal and dispatcher to send with, in place of `init.signal` and `init.dispatcher`; ended here.
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
@@ -29,59 +29,68 @@ export async function sendAuthorized(
   allowed: (origin: string) => boolean = () => true,
 ): Promise<Response> {
   const { signal, dispatcher } = bound;
-  const follow = (init.redirect ?? 'follow') === 'follow';
-  let current = url;
-  let method = init.method ?? 'GET';
-  let body = init.body;
-  let dropContentType = false;
-  let left = false;
-  for (let hop = 0; ; hop++) {
-    // The first hop is on the protocol's origin by contract. Once a hop has left it, no later hop
-    // is authorized, even one back on the origin: a foreign server chose where that one goes.
-    if (hop > 0 && new URL(current).origin !== protocol.origin) left = true;
-    const authorized = !left && tokens !== undefined;
-    let response: Response;
-    if (authorized && protocol.send) {
-      const headers = new Headers(init.headers);
-      if (dropContentType) headers.delete('content-type');
-      const hopInit: RequestInit = { ...init, method, headers, body: body ?? null, redirect: 'manual', signal };
-      response = await protocol.send(
-        { url: current, init: hopInit, fetch: (input, given) => sendApiCall(fetchImpl, input as string, given) },
-        tokens!,
-      );
-    } else {
-      const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
-      // sendApiCall's work inline: one async frame less on every request.
-      try {
-        // A call that gave no init (the common case) stays a GET without a body on every hop, so
-        // it passes only what differs from fetch's defaults: each member costs Node's `Request` a
-        // conversion (about 4,000 instructions a request for the copy, `method` and `body`).
-        const hopInit = (
-          init === NO_INIT
-            ? { headers, redirect: 'manual', signal, dispatcher }
-            : { ...init, method, headers, body: body ?? null, redirect: 'manual', signal, dispatcher }
-        ) as RequestInit;
-        response = await fetchImpl(current, hopInit);
-      } catch (error) {
-        throw apiCallFailure(error, signal);
+  // The bound ends here, with the try, and not in a frame of its own around this one.
+  let threw = false;
+  try {
+    const follow = (init.redirect ?? 'follow') === 'follow';
+    let current = url;
+    let method = init.method ?? 'GET';
+    let body = init.body;
+    let dropContentType = false;
+    let left = false;
+    for (let hop = 0; ; hop++) {
+      // The first hop is on the protocol's origin by contract. Once a hop has left it, no later hop
+      // is authorized, even one back on the origin: a foreign server chose where that one goes.
+      if (hop > 0 && new URL(current).origin !== protocol.origin) left = true;
+      const authorized = !left && tokens !== undefined;
+      let response: Response;
+      if (authorized && protocol.send) {
+        const headers = new Headers(init.headers);
+        if (dropContentType) headers.delete('content-type');
+        const hopInit: RequestInit = { ...init, method, headers, body: body ?? null, redirect: 'manual', signal };
+        response = await protocol.send(
+          { url: current, init: hopInit, fetch: (input, given) => sendApiCall(fetchImpl, input as string, given) },
+          tokens!,
+        );
+      } else {
+        const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
+        // sendApiCall's work inline: one async frame less on every request.
+        try {
+          // A call that gave no init (the common case) stays a GET without a body on every hop, so
+          // it passes only what differs from fetch's defaults: each member costs Node's `Request` a
+          // conversion (about 4,000 instructions a request for the copy, `method` and `body`).
+          const hopInit = (
+            init === NO_INIT
+              ? { headers, redirect: 'manual', signal, dispatcher }
+              : { ...init, method, headers, body: body ?? null, redirect: 'manual', signal, dispatcher }
+          ) as RequestInit;
+          response = await fetchImpl(current, hopInit);
+        } catch (error) {
+          throw apiCallFailure(error, signal);
+        }
+      }
+      // Not a redirect to follow (the common case): the answer as it came.
+      if (!follow || !isRedirect(response.status)) return response;
+      const location = response.headers.get('location');
+      if (!location || hop === MAX_REDIRECTS) return response;
+      const keepsBody = response.status === 307 || response.status === 308;
+      if (keepsBody && body instanceof ReadableStream) return response; // a stream cannot be sent twice
+      const next = URL.canParse(location, current) ? new URL(location, current) : undefined;
+      // A redirect to an origin the caller did not allow is handed back, not followed.
+      if (!next || (next.origin !== protocol.origin && !allowed(next.origin))) return response;
+      await response.body?.cancel();
+      current = next.href;
+      if (!keepsBody && method !== 'GET' && method !== 'HEAD') {
+        method = 'GET';
+        body = undefined;
+        dropContentType = true;
       }
     }
-    // Not a redirect to follow (the common case): the answer as it came.
-    if (!follow || !isRedirect(response.status)) return response;
-    const location = response.headers.get('location');
-    if (!location || hop === MAX_REDIRECTS) return response;
-    const keepsBody = response.status === 307 || response.status === 308;
-    if (keepsBody && body instanceof ReadableStream) return response; // a stream cannot be sent twice
-    const next = URL.canParse(location, current) ? new URL(location, current) : undefined;
-    // A redirect to an origin the caller did not allow is handed back, not followed.
-    if (!next || (next.origin !== protocol.origin && !allowed(next.origin))) return response;
-    await response.body?.cancel();
-    current = next.href;
-    if (!keepsBody && method !== 'GET' && method !== 'HEAD') {
-      method = 'GET';
-      body = undefined;
-      dropContentType = true;
-    }
+  } catch (error) {
+    threw = true;
+    throw bound.failure(error);
+  } finally {
+    bound.end(!threw);
   }
 }
 

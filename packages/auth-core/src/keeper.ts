@@ -201,9 +201,7 @@ export class TokenKeeper<Credentials = unknown> {
   #send(url: string, init: RequestInit, tokens: TokenSet | undefined): Promise<Response> {
     const { options } = this.#context;
     const authorization = tokens && !this.protocol.send ? this.#authorization.of(tokens) : undefined;
-    return this.#bound.run(init, (bound) =>
-      sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, bound, this.#allows),
-    );
+    return sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, this.#bound.start(init), this.#allows);
   }
 
   /**

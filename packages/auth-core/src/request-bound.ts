@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { deadline, timeoutError } from './abort.js';
+import { type Deadline, deadline, timeoutError } from './abort.js';
 import { AuthError } from './errors.js';
 
 /**
@@ -36,10 +36,17 @@ function isDispatcher(value: unknown): value is Dispatcher {
  */
 const verdicts = new WeakMap<typeof globalThis.fetch, 'signal' | 'dispatcher'>();
 
-/** What each try sends with, in place of the caller's `init.signal` and `init.dispatcher`. */
+/**
+ * One try's bound, from {@link RequestBound.start}: what the try sends with, in place of the
+ * caller's `init.signal` and `init.dispatcher`, and what the sender calls as the try ends.
+ */
 export interface BoundedSend {
-  signal: AbortSignal | null | undefined;
-  dispatcher: unknown;
+  readonly signal: AbortSignal | null | undefined;
+  readonly dispatcher: unknown;
+  /** What a failed try rejects with: `TIMEOUT` when the bound ran out (not on the caller's abort), else `error`. */
+  failure(error: unknown): unknown;
+  /** The try is over (`answered`: it has its final answer's headers): stops the bound. Call it once. */
+  end(answered: boolean): void;
 }
 
 /**
@@ -73,61 +80,63 @@ export class RequestBound {
     this.#mode = fetchImpl === globalThis.fetch && !protocolSends ? (verdicts.get(fetchImpl) ?? 'probe') : 'signal';
   }
 
-  async run(init: RequestInit, send: (bound: BoundedSend) => Promise<Response>): Promise<Response> {
+  /**
+   * Starts one try's bound. The sender passes what it answers on (`signal`, `dispatcher`), maps
+   * a failure through `failure`, and calls `end` when the try is over, so the bound adds no frame
+   * of its own to the call (see {@link sendAuthorized}).
+   */
+  start(init: RequestInit): BoundedSend {
     if (this.#mode === 'probe') this.#mode = verdicts.get(this.#fetch) ?? 'probe'; // another keeper may have seen it
     const callerSignal = init.signal;
     const given = (init as { dispatcher?: unknown }).dispatcher;
     const target = this.#mode === 'signal' ? undefined : (given ?? (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]);
     // Before the process's first `fetch` there is no global dispatcher to wrap: a signal this time.
-    if (!isDispatcher(target)) return this.#withSignal(callerSignal, given, send);
-    const bounded = new BoundedTry(this.#timers, target);
-    // While probing, the signal bounds the try as well, in case this fetch never calls the dispatcher.
+    if (!isDispatcher(target)) return new SignalTry(deadline(this.#timeoutMs, callerSignal), callerSignal, given, this);
+    // While probing, a signal bounds the try as well, in case this fetch never calls the dispatcher.
     const backup = this.#mode === 'probe' ? deadline(this.#timeoutMs, callerSignal) : undefined;
-    let answered = false;
-    try {
-      const response = await send({ signal: backup?.signal ?? callerSignal, dispatcher: bounded });
-      answered = true;
-      return response;
-    } catch (error) {
-      if ((bounded.timedOut || backup?.timedOut) && !callerSignal?.aborted) throw this.#timeout();
-      throw error;
-    } finally {
-      bounded.clear();
-      if (backup) {
-        backup.clear();
-        this.#settleProbe(bounded, answered);
-      }
-    }
+    return new BoundedTry(this.#timers, target, callerSignal, backup, this);
   }
 
   /** What a probing try showed: the dispatcher was called with handlers it knows, or the fetch went its own way. */
-  #settleProbe(bounded: BoundedTry, answered: boolean): void {
+  settleProbe(bounded: BoundedTry, answered: boolean): void {
     const verdict = bounded.unknownHandler ? 'signal' : bounded.dispatched ? 'dispatcher' : answered ? 'signal' : undefined;
     if (verdict === undefined) return; // failed before sending anything: the next try probes again
     this.#mode = verdict;
     verdicts.set(this.#fetch, verdict);
   }
 
-  async #withSignal(
-    callerSignal: AbortSignal | null | undefined,
-    dispatcher: unknown,
-    send: (bound: BoundedSend) => Promise<Response>,
-  ): Promise<Response> {
-    const bound = deadline(this.#timeoutMs, callerSignal);
-    try {
-      return await send({ signal: bound.signal, dispatcher });
-    } catch (error) {
-      if (bound.timedOut && !callerSignal?.aborted) throw this.#timeout();
-      throw error;
-    } finally {
-      bound.clear();
-    }
-  }
-
-  #timeout(): AuthError {
+  /** What a try that ran out rejects with. */
+  timeout(): AuthError {
     return new AuthError('TIMEOUT', `upstream request took longer than ${this.#timeoutMs} ms`, {
       upstream: { operation: 'request', outcomeUnknown: true },
     });
+  }
+}
+
+/** A try bounded by a signal: with a `fetch` that does not use dispatchers, or a protocol that sends requests itself. */
+class SignalTry implements BoundedSend {
+  readonly #deadline: Deadline;
+  readonly #callerSignal: AbortSignal | null | undefined;
+  readonly #bound: RequestBound;
+  readonly dispatcher: unknown;
+
+  constructor(bound: Deadline, callerSignal: AbortSignal | null | undefined, dispatcher: unknown, of: RequestBound) {
+    this.#deadline = bound;
+    this.#callerSignal = callerSignal;
+    this.dispatcher = dispatcher;
+    this.#bound = of;
+  }
+
+  get signal(): AbortSignal {
+    return this.#deadline.signal;
+  }
+
+  failure(error: unknown): unknown {
+    return this.#deadline.timedOut && !this.#callerSignal?.aborted ? this.#bound.timeout() : error;
+  }
+
+  end(): void {
+    this.#deadline.clear();
   }
 }
 
@@ -194,24 +203,58 @@ class TryTimers {
 }
 
 /** One try's bound, as the dispatcher its hops are sent through. */
-class BoundedTry implements Dispatcher {
+class BoundedTry implements Dispatcher, BoundedSend {
   timedOut = false;
   /** Whether `fetch` sent anything through this dispatcher. */
   dispatched = false;
   /** Set when `fetch` handed over a handler of another shape than {@link DispatchHandler}: passed on unbounded. */
   unknownHandler = false;
-  /** Set by {@link clear}: the try has its answer, or failed. */
+  /** Set by {@link end}: the try has its answer, or failed. */
   ended = false;
   /** When the try runs out, on `performance.now()`'s scale. */
   readonly deadline: number;
+  /** The caller's own signal, passed on untouched; or, while probing, a {@link backup} bound on it. */
+  readonly signal: AbortSignal | null | undefined;
+  readonly #callerSignal: AbortSignal | null | undefined;
+  /** Set while probing whether this `fetch` calls the dispatcher at all. */
+  readonly #backup: Deadline | undefined;
+  readonly #bound: RequestBound;
   readonly #target: Dispatcher;
   readonly #timers: TryTimers;
   #hop: BoundedHop | undefined;
 
-  constructor(timers: TryTimers, target: Dispatcher) {
+  constructor(
+    timers: TryTimers,
+    target: Dispatcher,
+    callerSignal: AbortSignal | null | undefined,
+    backup: Deadline | undefined,
+    of: RequestBound,
+  ) {
     this.#target = target;
     this.#timers = timers;
+    this.#callerSignal = callerSignal;
+    this.#backup = backup;
+    this.#bound = of;
+    this.signal = backup?.signal ?? callerSignal;
     this.deadline = timers.start(this);
+  }
+
+  get dispatcher(): this {
+    return this;
+  }
+
+  failure(error: unknown): unknown {
+    return (this.timedOut || this.#backup?.timedOut) && !this.#callerSignal?.aborted ? this.#bound.timeout() : error;
+  }
+
+  end(answered: boolean): void {
+    this.ended = true;
+    this.#hop = undefined; // kept until its time is up: hold nothing of the request
+    this.#timers.ended();
+    if (this.#backup) {
+      this.#backup.clear();
+      this.#bound.settleProbe(this, answered);
+    }
   }
 
   dispatch(options: object, handler: DispatchHandler): boolean {
@@ -228,12 +271,6 @@ class BoundedTry implements Dispatcher {
     const hop = new BoundedHop(handler);
     this.#hop = hop;
     return this.#target.dispatch(options, hop);
-  }
-
-  clear(): void {
-    this.ended = true;
-    this.#hop = undefined; // kept until its time is up: hold nothing of the request
-    this.#timers.ended();
   }
 
   /** The time is up: fails the hop in flight, and any later one. */
