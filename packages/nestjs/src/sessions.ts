@@ -3,15 +3,20 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { type RequestSession, redirectLoginStep, runRedirectLogin, SessionSource, type TokenKeeper } from '@tokenkeeper/auth-core';
 import { TOKEN_KEEPER, TOKEN_KEEPER_MODULE_OPTIONS, type TokenKeeperModuleOptions, type UpstreamRequest } from './options.js';
 
-const BINDING = Symbol('tokenkeeper.binding');
-const SESSION = Symbol('tokenkeeper.session');
-
 interface Binding {
   sessions: UpstreamSessions;
   response: ServerResponse;
 }
 
-type BoundRequest = UpstreamRequest & { [BINDING]?: Binding; [SESSION]?: RequestSession<any>; raw?: BoundRequest };
+type BoundRequest = UpstreamRequest & { raw?: BoundRequest };
+
+/**
+ * Each request's binding and session, kept off the request object: on Express, each request's
+ * prototype is swapped, and V8 then copies the request's whole shape for every property added
+ * to it (about 10,000 instructions a request each; see `@tokenkeeper/express`).
+ */
+const bindings = new WeakMap<object, Binding>();
+const sessionsOf = new WeakMap<object, RequestSession<any>>();
 
 /** Builds each request's {@link RequestSession}: its key from the `sessionKey` function or the signed cookie. */
 @Injectable()
@@ -38,7 +43,7 @@ export class UpstreamSessions {
 
   /** Hands `request` to these sessions; its session is built only when first used. */
   bind(request: IncomingMessage, response: ServerResponse): void {
-    (request as BoundRequest)[BINDING] = { sessions: this, response };
+    bindings.set(request, { sessions: this, response });
   }
 }
 
@@ -95,16 +100,16 @@ export class ConnectRoutesMiddleware implements NestMiddleware<IncomingMessage, 
  * request, so the decorator and the guard share one.
  */
 export function requestSessionOf(request: BoundRequest, reply?: unknown): RequestSession<any> {
-  const cached = request[SESSION];
+  const cached = sessionsOf.get(request);
   if (cached) return cached;
-  const binding = request[BINDING] ?? request.raw?.[BINDING];
+  const binding = bindings.get(request) ?? (request.raw ? bindings.get(request.raw) : undefined);
   if (!binding) {
     throw new Error(
       '@tokenkeeper/nestjs: this request did not pass the TokenKeeperModule middleware; import TokenKeeperModule.forRoot() in the app module',
     );
   }
   const session = binding.sessions.build(request, binding.response, reply);
-  request[SESSION] = session;
+  sessionsOf.set(request, session);
   return session;
 }
 

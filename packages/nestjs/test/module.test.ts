@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Module, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Module, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { refreshToken, TokenKeeper } from '@tokenkeeper/auth-core';
 import type { FakeUpstream } from '@tokenkeeper/testing';
@@ -252,6 +252,34 @@ describe.each(PLATFORMS)('on the %s platform', (platform) => {
       expect(await (await fetch(`${url}/whoami`, { headers: as('u-42') })).json()).toEqual({ userId: 2 });
       expect((await fetch(`${url}/whoami`, { headers: as() })).status).toBe(401);
       expect(upstream.stats.apiCalls).toBe(1);
+    });
+
+    it('adds no property to the request (on Express, V8 copies the shape of a request for every property added)', async () => {
+      @Controller()
+      class PropertiesController {
+        @Get('properties')
+        properties(@Req() request: object, @UpstreamSession() upstream: UpstreamSession) {
+          return {
+            key: upstream.key,
+            ours: Reflect.ownKeys(request)
+              .filter((name) => String(name).includes('tokenkeeper'))
+              .map(String),
+          };
+        }
+      }
+      @Module({
+        imports: [
+          TokenKeeperModule.forRoot({
+            keeper: new TokenKeeper({ protocol: refreshToken({ baseUrl: 'https://api.teletracker.example' }) }),
+            sessionKey: () => 'ada',
+          }),
+        ],
+        controllers: [PropertiesController],
+      })
+      class PropertiesModule {}
+      const { app, url } = await listen(PropertiesModule, platform);
+      expect(await (await fetch(`${url}/properties`)).json()).toEqual({ key: 'ada', ours: [] });
+      await app.get(TokenKeeper).close();
     });
 
     it('answers 401 from the guard to a request without a cookie', async () => {
