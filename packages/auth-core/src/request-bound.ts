@@ -67,16 +67,15 @@ export interface BoundedSend {
  * passed on as it is): a bound is never lost to the saving. The verdict holds for the process.
  */
 export class RequestBound {
-  readonly #timeoutMs: number;
   readonly #fetch: typeof globalThis.fetch;
-  readonly #timers: TryTimers;
+  /** The time limits of this keeper's tries; `timers.ms` is `requestTimeoutMs`. */
+  readonly timers: TryTimers;
   /** `probe` until a try shows whether the dispatcher is called. */
   #mode: 'signal' | 'probe' | 'dispatcher';
 
   constructor(timeoutMs: number, fetchImpl: typeof globalThis.fetch, protocolSends: boolean) {
-    this.#timeoutMs = timeoutMs;
     this.#fetch = fetchImpl;
-    this.#timers = new TryTimers(timeoutMs);
+    this.timers = new TryTimers(timeoutMs);
     this.#mode = fetchImpl === globalThis.fetch && !protocolSends ? (verdicts.get(fetchImpl) ?? 'probe') : 'signal';
   }
 
@@ -91,10 +90,10 @@ export class RequestBound {
     const given = (init as { dispatcher?: unknown }).dispatcher;
     const target = this.#mode === 'signal' ? undefined : (given ?? (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]);
     // Before the process's first `fetch` there is no global dispatcher to wrap: a signal this time.
-    if (!isDispatcher(target)) return new SignalTry(deadline(this.#timeoutMs, callerSignal), callerSignal, given, this);
+    if (!isDispatcher(target)) return new SignalTry(this, deadline(this.timers.ms, callerSignal), callerSignal, given);
     // While probing, a signal bounds the try as well, in case this fetch never calls the dispatcher.
-    const backup = this.#mode === 'probe' ? deadline(this.#timeoutMs, callerSignal) : undefined;
-    return new BoundedTry(this.#timers, target, callerSignal, backup, this);
+    const backup = this.#mode === 'probe' ? deadline(this.timers.ms, callerSignal) : undefined;
+    return new BoundedTry(this, target, callerSignal, backup);
   }
 
   /** What a probing try showed: the dispatcher was called with handlers it knows, or the fetch went its own way. */
@@ -107,7 +106,7 @@ export class RequestBound {
 
   /** What a try that ran out rejects with. */
   timeout(): AuthError {
-    return new AuthError('TIMEOUT', `upstream request took longer than ${this.#timeoutMs} ms`, {
+    return new AuthError('TIMEOUT', `upstream request took longer than ${this.timers.ms} ms`, {
       upstream: { operation: 'request', outcomeUnknown: true },
     });
   }
@@ -117,14 +116,14 @@ export class RequestBound {
 class SignalTry implements BoundedSend {
   readonly #deadline: Deadline;
   readonly #callerSignal: AbortSignal | null | undefined;
-  readonly #bound: RequestBound;
+  readonly #owner: RequestBound;
   readonly dispatcher: unknown;
 
-  constructor(bound: Deadline, callerSignal: AbortSignal | null | undefined, dispatcher: unknown, of: RequestBound) {
-    this.#deadline = bound;
+  constructor(owner: RequestBound, limit: Deadline, callerSignal: AbortSignal | null | undefined, dispatcher: unknown) {
+    this.#owner = owner;
+    this.#deadline = limit;
     this.#callerSignal = callerSignal;
     this.dispatcher = dispatcher;
-    this.#bound = of;
   }
 
   get signal(): AbortSignal {
@@ -132,7 +131,7 @@ class SignalTry implements BoundedSend {
   }
 
   failure(error: unknown): unknown {
-    return this.#deadline.timedOut && !this.#callerSignal?.aborted ? this.#bound.timeout() : error;
+    return this.#deadline.timedOut && !this.#callerSignal?.aborted ? this.#owner.timeout() : error;
   }
 
   end(): void {
@@ -218,25 +217,17 @@ class BoundedTry implements Dispatcher, BoundedSend {
   readonly #callerSignal: AbortSignal | null | undefined;
   /** Set while probing whether this `fetch` calls the dispatcher at all. */
   readonly #backup: Deadline | undefined;
-  readonly #bound: RequestBound;
+  readonly #owner: RequestBound;
   readonly #target: Dispatcher;
-  readonly #timers: TryTimers;
   #hop: BoundedHop | undefined;
 
-  constructor(
-    timers: TryTimers,
-    target: Dispatcher,
-    callerSignal: AbortSignal | null | undefined,
-    backup: Deadline | undefined,
-    of: RequestBound,
-  ) {
+  constructor(owner: RequestBound, target: Dispatcher, callerSignal: AbortSignal | null | undefined, backup: Deadline | undefined) {
+    this.#owner = owner;
     this.#target = target;
-    this.#timers = timers;
     this.#callerSignal = callerSignal;
     this.#backup = backup;
-    this.#bound = of;
     this.signal = backup?.signal ?? callerSignal;
-    this.deadline = timers.start(this);
+    this.deadline = owner.timers.start(this);
   }
 
   get dispatcher(): this {
@@ -244,16 +235,16 @@ class BoundedTry implements Dispatcher, BoundedSend {
   }
 
   failure(error: unknown): unknown {
-    return (this.timedOut || this.#backup?.timedOut) && !this.#callerSignal?.aborted ? this.#bound.timeout() : error;
+    return (this.timedOut || this.#backup?.timedOut) && !this.#callerSignal?.aborted ? this.#owner.timeout() : error;
   }
 
   end(answered: boolean): void {
     this.ended = true;
     this.#hop = undefined; // kept until its time is up: hold nothing of the request
-    this.#timers.ended();
+    this.#owner.timers.ended();
     if (this.#backup) {
       this.#backup.clear();
-      this.#bound.settleProbe(this, answered);
+      this.#owner.settleProbe(this, answered);
     }
   }
 
@@ -265,7 +256,7 @@ class BoundedTry implements Dispatcher, BoundedSend {
       return this.#target.dispatch(options, handler);
     }
     if (this.timedOut) {
-      handler.onError(timeoutError(this.#timers.ms));
+      handler.onError(timeoutError(this.#owner.timers.ms));
       return true;
     }
     const hop = new BoundedHop(handler);
@@ -276,7 +267,7 @@ class BoundedTry implements Dispatcher, BoundedSend {
   /** The time is up: fails the hop in flight, and any later one. */
   expire(): void {
     this.timedOut = true;
-    this.#hop?.expire(timeoutError(this.#timers.ms));
+    this.#hop?.expire(timeoutError(this.#owner.timers.ms));
   }
 }
 
