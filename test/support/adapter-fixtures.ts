@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { request as httpRequest, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basicAuth, type Protocol, refreshToken, sessionRenew, TokenKeeper, type TokenKeeperOptions } from '@tokenkeeper/auth-core';
 import {
@@ -141,6 +141,24 @@ export class Browser {
 
   get(path: string, headers: Record<string, string> = {}): Promise<Answer> {
     return this.request('GET', path, undefined, headers);
+  }
+
+  /**
+   * A GET sent with `node:http`, which writes each element of an array value as a header field
+   * of its own and keeps a name's spelling (`fetch` would join them into one `cookie` field).
+   * Sends no cookie of its own; keeps none.
+   */
+  getWithFields(path: string, headers: OutgoingHttpHeaders): Promise<Omit<Answer, 'setCookies'>> {
+    return new Promise((resolve, reject) => {
+      const sent = httpRequest(`${this.#url}${path}`, { headers, agent: false }, (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+      });
+      sent.on('error', reject).end();
+    });
   }
 
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {

@@ -192,6 +192,17 @@ export function cookieSpecs(subject: string, startApp: StartApp): void {
       expect(upstream.stats.apiCalls).toBe(0);
     });
 
+    it('finds the session in any of several Cookie fields, however the name is spelt, and reads one cookie sent twice as no session', async () => {
+      const { browser } = await startApp(protocol);
+      const ada = browser();
+      await ada.login(protocol.credentials('ada'));
+      const pair = ada.cookie!;
+
+      // The adapters read the header from Node's rawHeaders: repeated fields join as req.headers.cookie joins them.
+      expect(await ada.getWithFields('/me', { COOKIE: ['theme=dark', pair] })).toEqual({ status: 200, body: { userId: USER_IDS.ada } });
+      expect(await ada.getWithFields('/me', { cookie: [pair, pair] })).toMatchObject({ status: 401, body: { error: 'NOT_LOGGED_IN' } });
+    });
+
     it('changes the session id on every login, and the previous id stops working', async () => {
       const { browser } = await startApp(protocol);
       const ada = browser();

@@ -1,3 +1,4 @@
+export { type CookieHeaderSource, cookieHeaderOf } from './adapter/cookie-header.js';
 export {
   type RedirectLogin,
   type RedirectLoginAnswer,

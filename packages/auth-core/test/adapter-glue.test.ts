@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AuthError,
   authErrorResponse,
+  cookieHeaderOf,
   RequestSession,
   refreshToken,
   SessionCookie,
@@ -85,6 +86,7 @@ describe('SessionCookie', () => {
       `${value}; ${cookie.name}x=1`, // a longer name that starts with ours
       ` \t${value} ;other=1`,
       `${cookie.name} = ${signed}`,
+      `a=1;\u00a0${cookie.name}\u00a0=\u00a0${signed}\u00a0;b=2`, // white space as trim() sees it, not only spaces and tabs
       `${cookie.name}; ${value}`, // our name without a value is no cookie
       ['theme=dark', value],
     ];
@@ -204,6 +206,22 @@ describe('RequestSession', () => {
     await session.logout();
     expect(headers).toEqual([cookie.clear()]);
     expect(session.key).toBeUndefined();
+  });
+});
+
+describe('cookieHeaderOf', () => {
+  it("reads Node's rawHeaders as req.headers.cookie would: any spelling of the name, repeated fields joined with '; '", () => {
+    const rawHeaders = ['Host', 'app.example', 'COOKIE', 'a=1', 'cookie-extra', 'x', 'Cookie', 'b=2', 'cookies', 'y'];
+    expect(cookieHeaderOf({ rawHeaders, headers: { cookie: 'what a middleware wrote' } })).toBe('a=1; b=2');
+    expect(cookieHeaderOf({ rawHeaders: ['Host', 'app.example'] })).toBeUndefined();
+    expect(cookieHeaderOf({ rawHeaders: ['cookie'] })).toBeUndefined(); // a name without its value
+  });
+
+  it('falls back to headers.cookie for a request without rawHeaders (a plain object in a test)', () => {
+    expect(cookieHeaderOf({ headers: { cookie: 'a=1' } })).toBe('a=1');
+    expect(cookieHeaderOf({ headers: { cookie: ['a=1', 'b=2'] } })).toBe('a=1; b=2');
+    expect(cookieHeaderOf({ headers: {} })).toBeUndefined();
+    expect(cookieHeaderOf({})).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import {
   authErrorResponse,
+  cookieHeaderOf,
   type RedirectLogin,
   type RequestSession,
   redirectLoginStep,
@@ -62,7 +63,7 @@ export function tokenKeeper(options: TokenKeeperMiddlewareOptions): RequestHandl
   return (req, res, next) => {
     const session = source.sessionFor(
       req,
-      source.usesCookie ? req.headers.cookie : undefined,
+      source.usesCookie ? cookieHeaderOf(req) : undefined,
       (header) => void res.append('set-cookie', header),
     );
     const prototype = Object.getPrototypeOf(req) as object | null;
@@ -148,7 +149,7 @@ export function connectRoutes(login: RedirectLogin<RegisteredCredentials>, optio
     const step = req.method === 'GET' ? redirectLoginStep(req.path, paths) : undefined;
     if (!step) return next();
     try {
-      const answer = await runRedirectLogin(login, step, { url: req.originalUrl, cookieHeader: req.headers.cookie }, req.upstream);
+      const answer = await runRedirectLogin(login, step, { url: req.originalUrl, cookieHeader: cookieHeaderOf(req) }, req.upstream);
       res.append('set-cookie', answer.setCookies).redirect(303, answer.location);
     } catch (error) {
       next(error);

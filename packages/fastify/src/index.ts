@@ -1,4 +1,11 @@
-import { authErrorResponse, type RequestSession, SessionSource, type SessionSourceOptions, type TokenKeeper } from '@tokenkeeper/auth-core';
+import {
+  authErrorResponse,
+  cookieHeaderOf,
+  type RequestSession,
+  SessionSource,
+  type SessionSourceOptions,
+  type TokenKeeper,
+} from '@tokenkeeper/auth-core';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -64,7 +71,7 @@ const plugin: FastifyPluginAsync<TokenKeeperPluginOptions> = async (fastify, opt
   fastify.addHook('onRequest', (request, reply, next) => {
     request.upstream = source.sessionFor(
       request,
-      source.usesCookie ? request.headers.cookie : undefined,
+      source.usesCookie ? cookieHeaderOf(request.raw) : undefined,
       (header) => void reply.header('set-cookie', header),
     );
     next();

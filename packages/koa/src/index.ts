@@ -1,5 +1,6 @@
 import {
   authErrorResponse,
+  cookieHeaderOf,
   type RedirectLogin,
   type RequestSession,
   redirectLoginStep,
@@ -59,7 +60,7 @@ export type TokenKeeperMiddlewareOptions = SessionSourceOptions<Context, Registe
 export function tokenKeeper(options: TokenKeeperMiddlewareOptions): Middleware {
   const source = new SessionSource<Context, RegisteredCredentials>(options, { adapter: 'tokenKeeper', request: 'context' });
   return async (ctx, next) => {
-    ctx.state.upstream = source.sessionFor(ctx, source.usesCookie ? ctx.headers.cookie : undefined, (header) =>
+    ctx.state.upstream = source.sessionFor(ctx, source.usesCookie ? cookieHeaderOf(ctx.req) : undefined, (header) =>
       ctx.append('set-cookie', header),
     );
     try {
@@ -95,7 +96,7 @@ export function connectRoutes(login: RedirectLogin<RegisteredCredentials>, optio
   return async (ctx, next) => {
     const step = ctx.method === 'GET' ? redirectLoginStep(ctx.path, paths) : undefined;
     if (!step) return next();
-    const answer = await runRedirectLogin(login, step, { url: ctx.originalUrl, cookieHeader: ctx.headers.cookie }, ctx.state.upstream);
+    const answer = await runRedirectLogin(login, step, { url: ctx.originalUrl, cookieHeader: cookieHeaderOf(ctx.req) }, ctx.state.upstream);
     for (const cookie of answer.setCookies) ctx.append('set-cookie', cookie);
     ctx.status = 303;
     ctx.redirect(answer.location);

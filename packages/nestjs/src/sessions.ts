@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import { type RequestSession, redirectLoginStep, runRedirectLogin, SessionSource, type TokenKeeper } from '@tokenkeeper/auth-core';
+import {
+  cookieHeaderOf,
+  type RequestSession,
+  redirectLoginStep,
+  runRedirectLogin,
+  SessionSource,
+  type TokenKeeper,
+} from '@tokenkeeper/auth-core';
 import { TOKEN_KEEPER, TOKEN_KEEPER_MODULE_OPTIONS, type TokenKeeperModuleOptions, type UpstreamRequest } from './options.js';
 
 interface Binding {
@@ -38,7 +45,11 @@ export class UpstreamSessions {
    * `reply` is the platform's response object, when it is Fastify's: cookies go through it.
    */
   build(request: UpstreamRequest, response: ServerResponse, reply?: unknown): RequestSession<any> {
-    return this.#source.sessionFor(request, this.#source.usesCookie ? request.headers.cookie : undefined, setCookieOn(response, reply));
+    return this.#source.sessionFor(
+      request,
+      this.#source.usesCookie ? cookieHeaderOf((request as BoundRequest).raw ?? request) : undefined,
+      setCookieOn(response, reply),
+    );
   }
 
   /** Hands `request` to these sessions; its session is built only when first used. */
@@ -84,7 +95,7 @@ export class ConnectRoutesMiddleware implements NestMiddleware<IncomingMessage, 
       const answer = await runRedirectLogin(
         this.#connect!.login,
         step,
-        { url, cookieHeader: request.headers.cookie },
+        { url, cookieHeader: cookieHeaderOf(request) },
         requestSessionOf(request),
       );
       for (const cookie of answer.setCookies) appendSetCookie(response, cookie);

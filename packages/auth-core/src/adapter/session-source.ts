@@ -24,7 +24,7 @@ export interface SessionSourceOptions<Request, Keeper extends TokenKeeper<any> =
  *
  * @example
  * const source = new SessionSource(options, { adapter: 'tokenKeeper', request: 'request' });
- * const cookie = source.usesCookie ? req.headers.cookie : undefined;
+ * const cookie = source.usesCookie ? cookieHeaderOf(req) : undefined;
  * req.upstream = source.sessionFor(req, cookie, (header) => res.append('set-cookie', header));
  */
 export class SessionSource<Request, Credentials = unknown> {
