@@ -6,7 +6,7 @@ import type { TokenSet } from './tokens.js';
 const MAX_REDIRECTS = 20;
 
 /** The init of a call that gave none: read, never written. */
-const NO_INIT: RequestInit = Object.freeze({});
+export const NO_INIT: RequestInit = Object.freeze({});
 
 /**
  * Sends a request to the protocol's origin with the token, following redirects by hand so the
@@ -17,6 +17,7 @@ const NO_INIT: RequestInit = Object.freeze({});
  * @param init The caller's init (headers, body, signal, redirect...), reused as given.
  * @param authorization The headers `protocol.authorize` writes for `tokens` (see {@link AuthorizationHeaders}).
  * @param bound What bounds this try (see {@link RequestBound}): the signal and dispatcher to send with, in place of `init.signal` and `init.dispatcher`; ended here.
+ * @param firstAnswer The first hop's answer, when the caller sent that hop itself (see {@link sendFirstPlainHop}): a redirect to follow from there.
  */
 export async function sendAuthorized(
   fetchImpl: typeof globalThis.fetch,
@@ -27,6 +28,7 @@ export async function sendAuthorized(
   authorization: Readonly<Record<string, string>> | undefined,
   bound: BoundedSend,
   allowed: (origin: string) => boolean = () => true,
+  firstAnswer?: Response,
 ): Promise<Response> {
   const { signal, dispatcher } = bound;
   // The bound ends here, with the try, and not in a frame of its own around this one.
@@ -44,7 +46,9 @@ export async function sendAuthorized(
       if (hop > 0 && new URL(current).origin !== protocol.origin) left = true;
       const authorized = !left && tokens !== undefined;
       let response: Response;
-      if (authorized && protocol.send) {
+      if (hop === 0 && firstAnswer !== undefined) {
+        response = firstAnswer;
+      } else if (authorized && protocol.send) {
         const headers = new Headers(init.headers);
         if (dropContentType) headers.delete('content-type');
         const hopInit: RequestInit = { ...init, method, headers, body: body ?? null, redirect: 'manual', signal };
@@ -56,12 +60,9 @@ export async function sendAuthorized(
         const headers = headersOf(init.headers, authorized ? authorization : undefined, dropContentType);
         // sendApiCall's work inline: one async frame less on every request.
         try {
-          // A call that gave no init (the common case) stays a GET without a body on every hop, so
-          // it passes only what differs from fetch's defaults: each member costs Node's `Request` a
-          // conversion (about 4,000 instructions a request for the copy, `method` and `body`).
           const hopInit = (
             init === NO_INIT
-              ? { headers, redirect: 'manual', signal, dispatcher }
+              ? plainHopInit(headers, bound)
               : { ...init, method, headers, body: body ?? null, redirect: 'manual', signal, dispatcher }
           ) as RequestInit;
           response = await fetchImpl(current, hopInit);
@@ -92,6 +93,42 @@ export async function sendAuthorized(
   } finally {
     bound.end(!threw);
   }
+}
+
+/**
+ * The first hop of a call that gave no init, on the protocol's origin, for a protocol that does
+ * not send requests itself: what {@link sendAuthorized} would send first, sent by the caller
+ * in its own frame (`TokenKeeper.fetch`'s common case, one async frame instead of two). The
+ * caller ends `bound` on an answer that is not a redirect, and otherwise passes the answer to
+ * `sendAuthorized` as its `firstAnswer`; on a rejection it ends the bound and rejects with
+ * {@link failedPlainHop}.
+ */
+export function sendFirstPlainHop(
+  fetchImpl: typeof globalThis.fetch,
+  url: string,
+  authorization: Readonly<Record<string, string>>,
+  bound: BoundedSend,
+): Promise<Response> {
+  return fetchImpl(url, plainHopInit({ ...authorization }, bound));
+}
+
+/** What a rejected {@link sendFirstPlainHop} rejects `TokenKeeper.fetch` with, as {@link sendAuthorized} would; ends the bound. */
+export function failedPlainHop(error: unknown, bound: BoundedSend): unknown {
+  const failure = bound.failure(apiCallFailure(error, bound.signal));
+  bound.end(false);
+  return failure;
+}
+
+/** Whether an answer is a redirect `sendAuthorized` would follow, for a call that gave no init. */
+export function isPlainRedirect(response: Response): boolean {
+  return isRedirect(response.status);
+}
+
+// A call that gave no init (the common case) stays a GET without a body on every hop, so it passes
+// only what differs from fetch's defaults: each member costs Node's `Request` a conversion (about
+// 4,000 instructions a request for the copy, `method` and `body`).
+function plainHopInit(headers: NonNullable<RequestInit['headers']>, bound: BoundedSend): RequestInit {
+  return { headers, redirect: 'manual', signal: bound.signal, dispatcher: bound.dispatcher } as RequestInit;
 }
 
 /**

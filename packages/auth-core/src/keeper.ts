@@ -1,7 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
-import { AuthorizationHeaders, prepareRequest, sendAuthorized, UrlResolver } from './authorized-fetch.js';
+import {
+  AuthorizationHeaders,
+  failedPlainHop,
+  isPlainRedirect,
+  NO_INIT,
+  prepareRequest,
+  sendAuthorized,
+  sendFirstPlainHop,
+  UrlResolver,
+} from './authorized-fetch.js';
 import { ignore, isTombstone, KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
 import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
@@ -177,8 +186,22 @@ export class TokenKeeper<Credentials = unknown> {
    * stored one — and exactly one retry; a second rejection is returned as it is. A call that
    * cannot reach the upstream rejects with `UPSTREAM_UNAVAILABLE`.
    */
-  async fetch(sessionKey: SessionKey, input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const key = this.#checkOpen(sessionKey);
+  fetch(sessionKey: SessionKey, input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    // Not async itself: an async function that returns another's promise costs two more turns.
+    try {
+      const key = this.#checkOpen(sessionKey);
+      // The common call, a path with no init: its first hop sent from #fetchPlain's own frame.
+      if (init === undefined && typeof input === 'string' && !this.protocol.send) {
+        const { href, origin } = this.#urls.resolve(input);
+        if (origin === this.protocol.origin) return this.#fetchPlain(key, href);
+      }
+      return this.#fetchPrepared(key, input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #fetchPrepared(key: string, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     const { href, origin, first, retry } = prepareRequest(input, init, this.#urls);
     if (origin !== this.protocol.origin) {
       if (!this.#allows(origin)) throw originRefused(origin);
@@ -188,12 +211,51 @@ export class TokenKeeper<Credentials = unknown> {
     const record = isThenable(current) ? await current : current;
     const response = await this.#send(href, first, record.tokens);
     if (!this.protocol.isExpirySignal(response)) return response;
+    return this.#retryOnce(key, href, retry, record.tokens, response, first.signal);
+  }
+
+  /** {@link fetch} of a path on the protocol's origin with no init: the same steps, with one async frame. */
+  async #fetchPlain(key: string, href: string): Promise<Response> {
+    const current = this.#currentRecord(key, undefined);
+    const record = isThenable(current) ? await current : current;
+    const tokens = record.tokens;
+    const authorization = this.#authorization.of(tokens);
+    const bound = this.#bound.start(NO_INIT);
+    let response: Response;
+    try {
+      response = await sendFirstPlainHop(this.#context.options.fetch, href, authorization, bound);
+    } catch (error) {
+      throw failedPlainHop(error, bound);
+    }
+    if (isPlainRedirect(response)) {
+      const { fetch } = this.#context.options;
+      response = await sendAuthorized(fetch, this.protocol, href, NO_INIT, tokens, authorization, bound, this.#allows, response);
+    } else {
+      bound.end(true);
+    }
+    if (!this.protocol.isExpirySignal(response)) return response;
+    return this.#retryOnce(key, href, NO_INIT, tokens, response, undefined);
+  }
+
+  /**
+   * After the expiry signal to a request sent with `tokens`: one renewal (only if the rejected
+   * token is still the stored one, and waited for under the first try's `signal`), and one retry
+   * with `retry`; the rejection as it is when nothing could be renewed.
+   */
+  async #retryOnce(
+    key: string,
+    href: string,
+    retry: RequestInit,
+    tokens: TokenSet,
+    rejected: Response,
+    signal: AbortSignal | null | undefined,
+  ): Promise<Response> {
     const rejectedAt = this.#context.now();
-    const renewed = await this.#afterRejection(key, record.tokens.accessToken, first.signal);
-    if (!renewed) return response;
-    await response.body?.cancel();
+    const renewed = await this.#afterRejection(key, tokens.accessToken, signal);
+    if (!renewed) return rejected;
+    await rejected.body?.cancel();
     const second = await this.#send(href, retry, renewed.tokens);
-    if (second.ok) this.#learnFrom(key, record.tokens, rejectedAt, renewed);
+    if (second.ok) this.#learnFrom(key, tokens, rejectedAt, renewed);
     return second;
   }
 

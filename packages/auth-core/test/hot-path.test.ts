@@ -117,3 +117,51 @@ describe('keeper.authorizes', () => {
     expect(keeper.authorizes('not a URL')).toBe(false);
   });
 });
+
+describe('keeper.fetch of a path with no init (its common case, sent from one async frame)', () => {
+  /** What a call settles with: its status, or its rejection's name, code and message; and whether it threw instead of rejecting. */
+  async function outcome(call: () => Promise<Response>) {
+    let promise: Promise<Response>;
+    try {
+      promise = call();
+    } catch (error) {
+      return { threw: true, error: String(error) };
+    }
+    try {
+      return { status: (await promise).status };
+    } catch (error) {
+      const { name, code, message } = error as { name: string; code?: string; message: string };
+      return { name, code, message };
+    }
+  }
+
+  it('rejects (never throws) on a bad session key, an unparsable path and a closed keeper, as a call with an init does', async () => {
+    const { keeper } = await setup('refreshToken');
+    const cases: [string, string][] = [
+      ['', '/reports'],
+      ['ada', 'http://['],
+    ];
+    for (const [key, path] of cases) {
+      const plain = await outcome(() => keeper.fetch(key, path));
+      expect(plain).toMatchObject({ name: expect.stringMatching(/Error$/) });
+      expect(plain).toEqual(await outcome(() => keeper.fetch(key, path, {})));
+    }
+    await keeper.close();
+    const closed = await outcome(() => keeper.fetch('ada', '/reports'));
+    expect(closed).toMatchObject({ code: 'KEEPER_CLOSED' });
+    expect(closed).toEqual(await outcome(() => keeper.fetch('ada', '/reports', {})));
+  });
+
+  it('answers NOT_LOGGED_IN and an unreachable upstream as a call with an init does', async () => {
+    const { keeper, upstream, protocol } = await setup('refreshToken');
+    const before = await outcome(() => keeper.fetch('ada', protocol.resource));
+    expect(before).toMatchObject({ code: 'NOT_LOGGED_IN' });
+    expect(before).toEqual(await outcome(() => keeper.fetch('ada', protocol.resource, {})));
+
+    await keeper.session('ada').login(protocol.credentials('ada'));
+    await upstream.close();
+    const down = await outcome(() => keeper.fetch('ada', protocol.resource));
+    expect(down).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(down).toEqual(await outcome(() => keeper.fetch('ada', protocol.resource, {})));
+  });
+});

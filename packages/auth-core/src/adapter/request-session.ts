@@ -62,10 +62,13 @@ export class RequestSession<Credentials = unknown> {
   }
 
   token(options?: CallOptions): Promise<string> {
+    // A known key (the common case) calls straight through, without #withKey's closure.
+    if (this.#key !== undefined && !this.#pendingKey) return this.keeper.token(this.#key, options);
     return this.#withKey((key) => this.keeper.token(key, options));
   }
 
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    if (this.#key !== undefined && !this.#pendingKey) return this.keeper.fetch(this.#key, input, init);
     return this.#withKey((key) => this.keeper.fetch(key, input, init));
   }
 
