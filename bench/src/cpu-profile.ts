@@ -3,7 +3,7 @@
  * and says where tokenkeeper's time goes: every sample is charged to the innermost tokenkeeper
  * frame on its stack, unless a "boundary" frame (the HTTP client itself: undici's `fetch`, an axios
  * adapter) comes first, whose work is the same with or without tokenkeeper. So a `new Headers()`
- * that `sendAuthorized` builds is tokenkeeper's, but the socket write inside `fetch` is not, nor
+ * that `AuthorizedSender` builds is tokenkeeper's, but the socket write inside `fetch` is not, nor
  * is undici's work beneath the dispatcher and handler that `request-bound` wraps around undici's
  * own (they pass every call through; only their own frames are charged).
  */

@@ -1,16 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isThenable, untilAborted } from './abort.js';
-import {
-  AuthorizationHeaders,
-  failedPlainHop,
-  isPlainRedirect,
-  NO_INIT,
-  prepareRequest,
-  sendAuthorized,
-  sendFirstPlainHop,
-  UrlResolver,
-} from './authorized-fetch.js';
+import { AuthorizationHeaders, AuthorizedSender, NO_INIT, prepareRequest, UrlResolver } from './authorized-fetch.js';
 import { ignore, isTombstone, KeeperContext } from './context.js';
 import { AuthError, stateError } from './errors.js';
 import type { TokenKeeperEventName, TokenKeeperEvents } from './events.js';
@@ -87,8 +78,8 @@ export class TokenKeeper<Credentials = unknown> {
   /** What `session.fetch` builds once instead of per request: resolved URLs, and each token's headers. */
   readonly #urls: UrlResolver;
   readonly #authorization: AuthorizationHeaders;
-  /** How each try is held to `requestTimeoutMs`. */
-  readonly #bound: RequestBound;
+  /** Sends each try, bounded by `requestTimeoutMs`, with the token only where it may go. */
+  readonly #sender: AuthorizedSender;
   /** The protocol's origin and a slash: a URL that starts with it is on the origin without a parse. */
   readonly #originSlash: string;
 
@@ -98,7 +89,8 @@ export class TokenKeeper<Credentials = unknown> {
     this.#originSlash = `${this.protocol.origin}/`;
     this.#urls = new UrlResolver(this.protocol.baseUrl);
     this.#authorization = new AuthorizationHeaders(this.protocol);
-    this.#bound = new RequestBound(normalized.requestTimeoutMs, normalized.fetch, this.protocol.send !== undefined);
+    const bound = new RequestBound(normalized.requestTimeoutMs, normalized.fetch, this.protocol.send !== undefined);
+    this.#sender = new AuthorizedSender(normalized.fetch, this.protocol, bound, this.#allows);
     this.#context = new KeeperContext(normalized, (key) => this.#keepAlive.cancel(key));
     this.#identities = new LRUCache({ max: normalized.maxSessions });
     this.#keepAlive = new KeepAlive(this.#context, () => this.#renewals);
@@ -190,51 +182,45 @@ export class TokenKeeper<Credentials = unknown> {
     // Not async itself: an async function that returns another's promise costs two more turns.
     try {
       const key = this.#checkOpen(sessionKey);
-      // The common call, a path with no init: its first hop sent from #fetchPlain's own frame.
-      if (init === undefined && typeof input === 'string' && !this.protocol.send) {
+      // The common call, a path with no init: no prepared request.
+      if (init === undefined && typeof input === 'string') {
         const { href, origin } = this.#urls.resolve(input);
-        if (origin === this.protocol.origin) return this.#fetchPlain(key, href);
+        if (origin === this.protocol.origin) return this.#fetchOnOrigin(key, href, NO_INIT, NO_INIT);
       }
-      return this.#fetchPrepared(key, input, init);
+      const { href, origin, first, retry } = prepareRequest(input, init, this.#urls);
+      if (origin === this.protocol.origin) return this.#fetchOnOrigin(key, href, first, retry);
+      if (!this.#allows(origin)) throw originRefused(origin);
+      return this.#sender.send(href, first, undefined, undefined);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #fetchPrepared(key: string, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
-    const { href, origin, first, retry } = prepareRequest(input, init, this.#urls);
-    if (origin !== this.protocol.origin) {
-      if (!this.#allows(origin)) throw originRefused(origin);
-      return this.#send(href, first, undefined);
-    }
+  /**
+   * {@link fetch} of `href` on the protocol's origin: the first try's steps (see
+   * {@link AuthorizedSender}) in this one async frame, then one retry on the expiry signal.
+   */
+  async #fetchOnOrigin(key: string, href: string, first: RequestInit, retry: RequestInit): Promise<Response> {
     const current = this.#currentRecord(key, first.signal);
     const record = isThenable(current) ? await current : current;
-    const response = await this.#send(href, first, record.tokens);
-    if (!this.protocol.isExpirySignal(response)) return response;
-    return this.#retryOnce(key, href, retry, record.tokens, response, first.signal);
-  }
-
-  /** {@link fetch} of a path on the protocol's origin with no init: the same steps, with one async frame. */
-  async #fetchPlain(key: string, href: string): Promise<Response> {
-    const current = this.#currentRecord(key, undefined);
-    const record = isThenable(current) ? await current : current;
     const tokens = record.tokens;
-    const authorization = this.#authorization.of(tokens);
-    const bound = this.#bound.start(NO_INIT);
     let response: Response;
-    try {
-      response = await sendFirstPlainHop(this.#context.options.fetch, href, authorization, bound);
-    } catch (error) {
-      throw failedPlainHop(error, bound);
-    }
-    if (isPlainRedirect(response)) {
-      const { fetch } = this.#context.options;
-      response = await sendAuthorized(fetch, this.protocol, href, NO_INIT, tokens, authorization, bound, this.#allows, response);
+    if (this.protocol.send) {
+      response = await this.#send(href, first, tokens);
     } else {
-      bound.end(true);
+      const sender = this.#sender;
+      const authorization = this.#authorization.of(tokens);
+      const headers = sender.headers(first, authorization);
+      const bound = sender.start(first);
+      try {
+        response = await sender.first(href, first, headers, bound);
+      } catch (error) {
+        throw sender.failed(error, bound);
+      }
+      if (!sender.ends(response, first, bound)) response = await sender.follow(response, href, first, tokens, authorization, bound);
     }
     if (!this.protocol.isExpirySignal(response)) return response;
-    return this.#retryOnce(key, href, NO_INIT, tokens, response, undefined);
+    return this.#retryOnce(key, href, retry, tokens, response, first.signal);
   }
 
   /**
@@ -261,9 +247,8 @@ export class TokenKeeper<Credentials = unknown> {
 
   /** One try: redirects followed by hand (token only on the origin, only until a hop leaves it), bounded by `requestTimeoutMs`. */
   #send(url: string, init: RequestInit, tokens: TokenSet | undefined): Promise<Response> {
-    const { options } = this.#context;
     const authorization = tokens && !this.protocol.send ? this.#authorization.of(tokens) : undefined;
-    return sendAuthorized(options.fetch, this.protocol, url, init, tokens, authorization, this.#bound.start(init), this.#allows);
+    return this.#sender.send(url, init, tokens, authorization);
   }
 
   /**

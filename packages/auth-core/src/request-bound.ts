@@ -82,7 +82,7 @@ export class RequestBound {
   /**
    * Starts one try's bound. The sender passes what it answers on (`signal`, `dispatcher`), maps
    * a failure through `failure`, and calls `end` when the try is over, so the bound adds no frame
-   * of its own to the call (see {@link sendAuthorized}).
+   * of its own to the call (see `AuthorizedSender`).
    */
   start(init: RequestInit): BoundedSend {
     if (this.#mode === 'probe') this.#mode = verdicts.get(this.#fetch) ?? 'probe'; // another keeper may have seen it

@@ -71,6 +71,64 @@ describe('session.fetch requests built from cached parts', () => {
     expect(upstream.requests.at(-1)!.authorization).toBe(authorizationOf(keeper.protocol, token));
   });
 
+  it("sets the token over a caller's Authorization of any case, in a plain object, a list or a Headers, and keeps the rest", async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const expected = authorizationOf(keeper.protocol, await session.token());
+    const given: NonNullable<RequestInit['headers']>[] = [
+      { Authorization: 'Bearer forged', 'X-Trace': 'one' },
+      { AUTHORIZATION: 'Bearer forged', 'x-trace': 'one' },
+      [
+        ['authorization', 'Bearer forged'],
+        ['x-trace', 'one'],
+      ],
+      new Headers({ Authorization: 'Bearer forged', 'X-Trace': 'one' }),
+    ];
+    for (const headers of given) {
+      expect((await session.fetch(protocol.resource, { headers })).status).toBe(200);
+      const received = upstream.requests.at(-1)!;
+      expect(received.authorization).toBe(expected); // one value: the caller's is replaced, not joined
+      expect(received.headers['x-trace']).toBe('one');
+    }
+  });
+
+  it("rejects a call whose headers fetch could not read with fetch's own TypeError, and sends nothing", async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const sent = upstream.requests.length;
+    for (const headers of [null, 'x-trace: one'] as unknown as NonNullable<RequestInit['headers']>[]) {
+      const error = await session.fetch(protocol.resource, { headers }).then(
+        () => undefined,
+        (rejected: unknown) => rejected,
+      );
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toMatch(/^Headers constructor: /);
+    }
+    expect(upstream.requests.length).toBe(sent);
+    expect((await session.fetch(protocol.resource)).status).toBe(200); // and the session goes on
+  });
+
+  it("follows a 303 from a POST with a GET that drops the body and the caller's Content-Type, keeping the token on the origin", async () => {
+    const { upstream, keeper, protocol } = await setup('refreshToken');
+    const session = keeper.session('ada');
+    await session.login(protocol.credentials('ada'));
+    const expected = authorizationOf(keeper.protocol, await session.token());
+    const response = await session.fetch(`/redirect?status=303&to=${encodeURIComponent(`${upstream.url}/whoami`)}`, {
+      method: 'POST',
+      body: '{"report":42}',
+      headers: { 'Content-Type': 'application/json', 'x-trace': 'one' },
+    });
+    expect(await response.json()).toEqual({ userId: 1 });
+    const [posted, followed] = upstream.requests.slice(-2);
+    expect(posted).toMatchObject({ method: 'POST', authorization: expected });
+    expect(posted!.headers['content-type']).toBe('application/json');
+    expect(followed).toMatchObject({ method: 'GET', path: '/whoami', authorization: expected });
+    expect(followed!.headers['content-type']).toBeUndefined();
+    expect(followed!.headers['x-trace']).toBe('one');
+  });
+
   it('resolves every path against the base URL, the same path again and a new one alike', async () => {
     const { upstream, keeper, protocol } = await setup('refreshToken');
     const session = keeper.session('ada');

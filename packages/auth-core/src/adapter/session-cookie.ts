@@ -56,9 +56,12 @@ function isBlank(text: string, from: number, to: number): boolean {
   return true;
 }
 
-/** `value.trim()`, without the call when neither end can be white space (every character `trim` removes is a control character, a space or non-ASCII). */
+/**
+ * `value.trim()`, without the call when neither end can be white space (every character `trim`
+ * removes is a control character, a space or non-ASCII). An empty value reads `NaN` at both
+ * ends, which no comparison matches: it is returned as it is.
+ */
 function trimmed(value: string): string {
-  if (value.length === 0) return value;
   const first = value.charCodeAt(0);
   const last = value.charCodeAt(value.length - 1);
   return first <= 0x20 || first >= 0x7f || last <= 0x20 || last >= 0x7f ? value.trim() : value;
