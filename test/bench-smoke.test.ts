@@ -66,7 +66,8 @@ describe('benchmarks', () => {
   // Figures are never asserted (a smoke run is five requests a window): this proves the opt-in
   // scenario still starts the apps under valgrind, counts them and prints its tables.
   it('counts every app variant under callgrind in a smoke run, or says valgrind is missing', async () => {
-    const { stdout } = await run(process.execPath, ['--expose-gc', entry, '--only=instructions', '--smoke'], { timeout: 280_000 });
+    // Ten processes under valgrind, one after another: about two minutes on an idle machine.
+    const { stdout } = await run(process.execPath, ['--expose-gc', entry, '--only=instructions', '--smoke'], { timeout: 540_000 });
     if (!onPath('valgrind') || !onPath('callgrind_control')) {
       expect(stdout).toContain('skipped: valgrind (with callgrind_control) is not on PATH');
       return;
@@ -76,5 +77,10 @@ describe('benchmarks', () => {
     }
     expect(stdout).toMatch(/tokenkeeper, sessionKey\s+\d+\.\dk\s+\d+\.\d%\s+\d+\.\dk\s+\d+\.\d%/);
     expect(stdout).toMatch(/express, tokenkeeper, sessionKey: instructions per request of baseline \(cheapest window\)\s+\d+\.\d%/);
-  }, 300_000);
+    expect(stdout).toContain('each client against its hard-coded header, 2 windows of 5 sequential calls per caller');
+    for (const caller of ['session.fetch', 'axios+tokenkeeper']) {
+      expect(stdout).toMatch(new RegExp(`\\n${caller.replace('.', '\\.').replace('+', '\\+')}\\s+\\d+\\.\\dk\\s+\\d+\\.\\d%`));
+    }
+    expect(stdout).toMatch(/session\.fetch against fetch with a hard-coded header: instructions per call \(cheapest window\)\s+\d+\.\d%/);
+  }, 560_000);
 });

@@ -11,7 +11,12 @@
  * uninstrumented (the JIT keeps optimizing for thousands of requests), then is measured in many
  * short windows of sequential requests, one app after another; the cheapest window of each
  * variant is its cost without those events (windows without one agree to 0.2%), and the median,
- * which includes them, is printed beside it. `TK_BENCH_FRAMEWORKS=express,koa` counts only some.
+ * which includes them, is printed beside it.
+ *
+ * Then the clients, each in a process of its own the same way (`call-host`): `session.fetch`
+ * against `fetch` with a hard-coded header, and the axios interceptor against axios with one,
+ * calling the fake upstream over loopback. `TK_BENCH_FRAMEWORKS=express,koa` counts only some
+ * frameworks, and `clients` names the client rows (`TK_BENCH_FRAMEWORKS=clients`: those alone).
  *
  * The apps run with V8's `--single-threaded`, so compiles and collections happen on the thread
  * that is counted, as the work of one process.
@@ -87,7 +92,8 @@ export async function benchInstructions(): Promise<void> {
   // close theirs after 5 s, and a request sent on a connection as it closes would fail.
   const agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: 4_000 });
   try {
-    for (const framework of (process.env.TK_BENCH_FRAMEWORKS?.split(',') ?? Object.keys(TITLES)) as Framework[]) {
+    const chosen = process.env.TK_BENCH_FRAMEWORKS?.split(',') ?? [...Object.keys(TITLES), 'clients'];
+    for (const framework of chosen.filter((name) => name in TITLES) as Framework[]) {
       // A smoke run only proves the counting works: two variants.
       const rows = ROWS.filter((row) => (smoke ? row.smoke : !onRedis(row.variant) || (framework === 'express' && redis !== undefined)));
       const apps: Counted[] = [];
@@ -96,13 +102,7 @@ export async function benchInstructions(): Promise<void> {
       for (const row of rows) {
         const app = await startCounted(framework, row);
         try {
-          await app.send(WARM_REQUESTS);
-          app.control('-i', 'on');
-          for (let window = 0; window < WINDOWS + DISCARDED; window++) {
-            const before = app.instructions();
-            await app.send(WINDOW_REQUESTS);
-            if (window >= DISCARDED) app.windows.push((app.instructions() - before) / WINDOW_REQUESTS);
-          }
+          app.windows.push(...(await countWindows(app, (count) => app.send(count))));
         } finally {
           await app.host.close();
         }
@@ -134,6 +134,7 @@ export async function benchInstructions(): Promise<void> {
         );
       }
     }
+    if (chosen.includes('clients')) await countClients();
   } finally {
     agent.destroy();
     await upstream.close();
@@ -151,23 +152,15 @@ export async function benchInstructions(): Promise<void> {
     const { variant } = row;
     const name: AppName = `${framework}-${variant}`;
     // The Redis apps' process alone is given the Redis: in the others it would hold idle connections.
-    const host = await startChild<ServerHostReady>('server-host', onRedis(variant) ? [upstream.url, redis!.url] : [upstream.url], 180_000, {
-      execPath: 'valgrind',
-      execArgv: [
-        '--tool=callgrind',
-        '--instr-atstart=no',
-        '-q',
-        `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`,
-        process.execPath,
-        '--single-threaded',
-      ],
-      env: { ...process.env, TK_BENCH_APPS: name },
-    });
+    const { host, control, instructions } = await underCallgrind<ServerHostReady>(
+      'server-host',
+      onRedis(variant) ? [upstream.url, redis!.url] : [upstream.url],
+      outDir,
+      { TK_BENCH_APPS: name },
+    );
     const port = host.ready.ports[name];
     const cookie = variant === 'cookie' ? host.ready.cookie[framework]! : row.sentCookie ? COOKIE_SHAPED : undefined;
     const headers: Record<string, string> = cookie === undefined ? {} : { cookie };
-    const control = (...args: string[]) =>
-      execFileSync('callgrind_control', [...args, String(host.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return {
       row,
       host,
@@ -176,14 +169,96 @@ export async function benchInstructions(): Promise<void> {
       async send(count: number) {
         for (let index = 0; index < count; index++) await get(agent, port, headers);
       },
-      /** Instructions the process has run while instrumented, over all its threads. */
-      instructions() {
-        let total = 0;
-        for (const [, count] of control('-e', 'Ir').matchAll(/Th \d+\s+([\d,]+)/g)) total += Number(count!.replaceAll(',', ''));
-        return total;
-      },
+      instructions,
     };
   }
+
+  /**
+   * `session.fetch` against `fetch` with a hard-coded header, and the axios interceptor against
+   * axios with one: each caller in a process of its own (`call-host`), calling the fake upstream
+   * (in its own process) over loopback and reading every body, counted as the apps are.
+   */
+  async function countClients(): Promise<void> {
+    const counts = new Map<string, number[]>();
+    for (const caller of CALLERS) {
+      const counted = await underCallgrind<unknown>('call-host', [upstream.url, caller], outDir);
+      try {
+        counts.set(caller, await countWindows(counted, (count) => counted.host.call('send', [count], 600_000)));
+      } finally {
+        await counted.host.close();
+      }
+    }
+    const row = (caller: string, base: string) => {
+      const windows = counts.get(caller)!;
+      const baseline = counts.get(base)!;
+      return {
+        caller,
+        'instructions/call, cheapest window': `${fixed(Math.min(...windows) / 1000, 1)}k`,
+        'of its baseline': percent(Math.min(...windows), Math.min(...baseline)),
+        'instructions/call, median window': `${fixed(median(windows) / 1000, 1)}k`,
+        'median of baseline': percent(median(windows), median(baseline)),
+      };
+    };
+    printTable(
+      `instructions per call under callgrind: each client against its hard-coded header, ${WINDOWS} windows of ${WINDOW_REQUESTS} sequential calls per caller`,
+      [row('fetch', 'fetch'), row('session.fetch', 'fetch'), row('axios', 'axios'), row('axios+tokenkeeper', 'axios')],
+    );
+    for (const [caller, base] of [
+      ['session.fetch', 'fetch'],
+      ['axios+tokenkeeper', 'axios'],
+    ] as const) {
+      const cheapest = Math.min(...counts.get(caller)!);
+      const baseline = Math.min(...counts.get(base)!);
+      const measure = `${caller} against ${base} with a hard-coded header: instructions per call (cheapest window)`;
+      addSummary('8 instructions', measure, percent(cheapest, baseline), `${base}: ${fixed(baseline / 1000, 1)}k`, '≤ 102%');
+    }
+  }
+}
+
+/** The callers `countClients` counts, each against the one before it that has a hard-coded header. */
+const CALLERS = ['fetch', 'session.fetch', 'axios', 'axios+tokenkeeper'] as const;
+
+/** A process under callgrind, instrumentation off until the count starts; `instructions()` is what it has run while on, over all its threads. */
+async function underCallgrind<Ready>(entry: string, args: string[], outDir: string, env: Record<string, string> = {}) {
+  const host = await startChild<Ready>(entry, args, 180_000, {
+    execPath: 'valgrind',
+    execArgv: [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '-q',
+      `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`,
+      process.execPath,
+      '--single-threaded',
+    ],
+    env: { ...process.env, ...env },
+  });
+  const control = (...argv: string[]) =>
+    execFileSync('callgrind_control', [...argv, String(host.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const instructions = () => {
+    let total = 0;
+    for (const [, count] of control('-e', 'Ir').matchAll(/Th \d+\s+([\d,]+)/g)) total += Number(count!.replaceAll(',', ''));
+    return total;
+  };
+  return { host, control, instructions };
+}
+
+/**
+ * Warms a counted process uninstrumented with {@link WARM_REQUESTS} of `send`, then counts
+ * {@link WINDOWS} windows of {@link WINDOW_REQUESTS} after {@link DISCARDED} more: instructions per request of each.
+ */
+async function countWindows(
+  counted: { control(...argv: string[]): string; instructions(): number },
+  send: (count: number) => Promise<unknown>,
+): Promise<number[]> {
+  await send(WARM_REQUESTS);
+  counted.control('-i', 'on');
+  const windows: number[] = [];
+  for (let window = 0; window < WINDOWS + DISCARDED; window++) {
+    const before = counted.instructions();
+    await send(WINDOW_REQUESTS);
+    if (window >= DISCARDED) windows.push((counted.instructions() - before) / WINDOW_REQUESTS);
+  }
+  return windows;
 }
 
 /** One `GET /calls` on the kept-alive connection; rejects on anything but a 200. */
