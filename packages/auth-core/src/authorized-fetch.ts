@@ -35,7 +35,7 @@ export class AuthorizedSender {
     fetchImpl: typeof globalThis.fetch,
     protocol: Pick<Protocol<unknown>, 'origin' | 'send'>,
     bound: RequestBound,
-    allowed: (origin: string) => boolean = () => true,
+    allowed: (origin: string) => boolean,
   ) {
     this.#fetch = fetchImpl;
     this.#protocol = protocol;
